@@ -1,0 +1,70 @@
+"""The one exception tree of newswire.
+
+    NewswireError                 base; `retriable` says whether trying again may help
+    ├── ConfigError               bad or unknown configuration key, wrong type
+    ├── InvalidArticle            a record that is not a valid Article / EnrichedArticle
+    ├── SourceError               a connector could not read its source
+    │   ├── SourceUnreachable     timeout, refused connection, 5xx (retriable)
+    │   └── SourceRejected        the source is not usable as given (404, not a feed, binary file)
+    ├── ModelError                the spaCy pipeline is missing or cannot be loaded
+    └── ServiceError              Kafka or Elasticsearch failed
+        └── ServiceUnavailable    cannot reach the service right now (retriable)
+
+Every error's message is one line meant for the user; the CLI prints it as is.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "NewswireError",
+    "ConfigError",
+    "InvalidArticle",
+    "SourceError",
+    "SourceUnreachable",
+    "SourceRejected",
+    "ModelError",
+    "ServiceError",
+    "ServiceUnavailable",
+]
+
+
+class NewswireError(Exception):
+    """Base of every error newswire raises on purpose."""
+
+    retriable: bool = False
+
+
+class ConfigError(NewswireError):
+    """The configuration file or a NEWSWIRE_ environment variable is wrong."""
+
+
+class InvalidArticle(NewswireError):
+    """A record that does not validate as an Article (or EnrichedArticle)."""
+
+
+class SourceError(NewswireError):
+    """A connector could not read its source."""
+
+
+class SourceUnreachable(SourceError):
+    """The source did not answer in time or answered with a server error."""
+
+    retriable = True
+
+
+class SourceRejected(SourceError):
+    """The source answered, but what it gave cannot be used."""
+
+
+class ModelError(NewswireError):
+    """The spaCy pipeline named in the configuration cannot be loaded."""
+
+
+class ServiceError(NewswireError):
+    """Kafka or Elasticsearch refused or failed a request."""
+
+
+class ServiceUnavailable(ServiceError):
+    """Kafka or Elasticsearch cannot be reached right now."""
+
+    retriable = True
