@@ -1,0 +1,198 @@
+"""The files connector: a file or a folder (recursively) of .txt, .md, .json, .jsonl and .html articles.
+
+Ids are `<name>/<path under the root>` (a JSON article keeps its own `id`). The
+checkpoint maps each path to its content hash: an unchanged file is not read again,
+a changed one is re-read under the same id. Binary, empty, undecodable or oversized
+files become a dead letter with a one-line reason; nothing here raises for bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from connectors.base import Connector, ConnectorOptions, Record
+from connectors.html import extract_page
+from connectors.registry import register
+from pipeline.article import Article, Source, describe_validation_error
+from pipeline.deadletter import DeadLetter
+from pipeline.errors import ConfigError, SourceRejected
+
+__all__ = ["FilesConnector", "FilesOptions", "TEXT_SUFFIXES", "JSON_SUFFIXES", "HTML_SUFFIXES"]
+
+logger = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+JSON_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+SUFFIXES = TEXT_SUFFIXES | JSON_SUFFIXES | HTML_SUFFIXES
+
+
+class FilesOptions(ConnectorOptions):
+    path: Path
+    interval: float = 30.0
+
+
+def _decode(raw: bytes) -> str:
+    if b"\x00" in raw[:8192]:
+        raise SourceRejected("binary file (NUL bytes)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SourceRejected(f"not UTF-8 text (bad byte at offset {e.start})") from None
+
+
+def _split_title(text: str, markdown: bool) -> tuple[str, str]:
+    """First non-empty line is the title, the rest the body."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        if line.strip():
+            title = line.strip()
+            if markdown:
+                title = title.lstrip("#").strip()
+            return title, "\n".join(lines[number + 1 :]).strip()
+    return "", ""
+
+
+@register
+class FilesConnector(Connector):
+    """Reads articles from files under `path`."""
+
+    type = "files"
+    Options = FilesOptions
+    options: FilesOptions
+
+    @classmethod
+    def options_for_source(cls, source: str) -> dict | None:
+        return {"path": source} if os.path.exists(source) else None
+
+    @property
+    def root(self) -> Path:
+        path = self.options.path
+        return path if path.is_dir() else path.parent
+
+    def setup(self) -> None:
+        if not self.options.path.exists():
+            raise ConfigError(f"connector '{self.name}' (files): path {self.options.path} does not exist")
+
+    def _paths(self) -> Iterator[Path]:
+        path = self.options.path
+        if path.is_file():
+            yield path
+            return
+        for folder, subfolders, names in os.walk(path):
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            for name in sorted(names):
+                if not name.startswith("."):
+                    yield Path(folder) / name
+
+    def read(self) -> Iterator[Record]:
+        for path in self._paths():
+            relative = path.relative_to(self.root).as_posix()
+            yield from self._read_file(path, relative)
+
+    def _dead(self, relative: str, reason: str, payload: bytes | None = None) -> DeadLetter:
+        logger.warning("skipped file connector=%s path=%s reason=%s", self.name, relative, reason)
+        return DeadLetter.of(
+            "connector", reason, payload, article_id=f"{self.name}/{relative}",
+            connector=self.type, name=self.name, path=relative,
+        )
+
+    def _read_file(self, path: Path, relative: str) -> Iterator[Record]:
+        limits = self.context.limits
+        try:
+            stat = path.stat()
+            size = stat.st_size
+            if path.suffix.lower() not in SUFFIXES:
+                raise SourceRejected(f"unsupported file type '{path.suffix or path.name}'")
+            if size > limits.max_file_bytes:
+                raise SourceRejected(f"file is {size} bytes, over the limit of {limits.max_file_bytes}")
+            raw = path.read_bytes()
+        except SourceRejected as e:
+            marker = f"rejected:{stat.st_size}:{stat.st_mtime_ns}"
+            if self.checkpoint.get(relative) != marker:
+                self.checkpoint.stage(relative, marker)
+                yield self._dead(relative, str(e))
+            return
+        except OSError as e:
+            yield self._dead(relative, f"cannot read file: {e.strerror or e}")
+            return
+        digest = hashlib.sha256(raw).hexdigest()
+        if self.checkpoint.get(relative) == digest:
+            return
+        self.checkpoint.stage(relative, digest)
+        try:
+            text = _decode(raw)
+            if not text.strip():
+                raise SourceRejected("empty file")
+            yield from self._articles(path, relative, text)
+        except SourceRejected as e:
+            yield self._dead(relative, str(e), raw if len(raw) <= limits.max_body_bytes else None)
+
+    def _article(self, relative: str, **fields) -> Record:
+        body = fields.get("body", "")
+        limit = self.context.limits.max_body_bytes
+        if len(body.encode("utf-8")) > limit:
+            return self._dead(relative, f"body is over the limit of {limit} bytes")
+        fields.setdefault("id", f"{self.name}/{relative}")
+        fields.setdefault("fetched_at", datetime.now(timezone.utc))
+        fields.setdefault("source", Source(connector=self.type, name=self.name, feed=relative))
+        return Article(**fields)
+
+    def _articles(self, path: Path, relative: str, text: str) -> Iterator[Record]:
+        suffix = path.suffix.lower()
+        if suffix in TEXT_SUFFIXES:
+            title, body = _split_title(text, markdown=suffix != ".txt")
+            if not body:
+                raise SourceRejected("no body after the title line")
+            yield self._article(relative, title=title, body=body)
+        elif suffix in HTML_SUFFIXES:
+            page = extract_page(text)
+            if page is None:
+                raise SourceRejected("no article text found in the HTML")
+            yield self._article(
+                relative, title=page.title, body=page.text, url=page.url, published_at=page.published_at,
+                authors=page.authors, language=page.language, categories=page.categories,
+            )
+        elif suffix == ".json":
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise SourceRejected(f"not valid JSON: {e.msg} at line {e.lineno}") from None
+            objects = data if isinstance(data, list) else [data]
+            for number, obj in enumerate(objects, start=1):
+                yield self._from_json(relative, obj, json.dumps(obj, ensure_ascii=False), f"#{number}")
+        else:
+            for number, line in enumerate(text.splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as e:
+                    yield self._dead(f"{relative}#{number}", f"line {number}: not valid JSON: {e.msg}", line)
+                    continue
+                yield self._from_json(relative, obj, line, f"#{number}")
+
+    def _from_json(self, relative: str, obj: object, raw: str, where: str) -> Record:
+        if not isinstance(obj, dict):
+            return self._dead(relative + where, f"expected a JSON object, got {type(obj).__name__}", raw)
+        fields = dict(obj)
+        fields.setdefault("id", fields.get("url") or f"{self.name}/{relative}{where}")
+        fields.setdefault("source", {"connector": self.type, "name": self.name, "feed": relative})
+        try:
+            article = Article.model_validate(fields)
+        except ValidationError as e:
+            return self._dead(relative + where, describe_validation_error(e), raw)
+        limit = self.context.limits.max_body_bytes
+        if len(article.body.encode("utf-8")) > limit:
+            return self._dead(relative + where, f"body is over the limit of {limit} bytes")
+        if article.fetched_at is None:
+            article.fetched_at = datetime.now(timezone.utc)
+        return article

@@ -1,0 +1,222 @@
+"""Typed settings, read once at the edge: `config/newswire.yaml` plus `NEWSWIRE_` environment overrides.
+
+Nesting in environment variables uses `__`: `NEWSWIRE_KAFKA__BOOTSTRAP_SERVERS=kafka:19092`.
+Unknown keys and wrong types are a ConfigError naming the key. Relative paths are
+relative to the current directory. Secrets are `SecretStr`: never printed or logged.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from pipeline.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "Settings",
+    "KafkaSettings",
+    "TopicSettings",
+    "ElasticsearchSettings",
+    "NlpSettings",
+    "LimitSettings",
+    "ConnectorSettings",
+    "load_settings",
+]
+
+DEFAULT_CONFIG = Path("config/newswire.yaml")
+ENV_PREFIX = "NEWSWIRE_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class KafkaSettings(_Section):
+    """Kafka client settings; `bootstrap_servers: null` means embedded mode (no Kafka)."""
+
+    bootstrap_servers: str | None = None
+    client_id: str = "newswire"
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    ssl_check_hostname: bool = True
+    request_timeout_ms: int = Field(default=30_000, gt=0)
+    max_poll_records: int = Field(default=64, gt=0)
+
+
+class TopicSettings(_Section):
+    articles: str = "news.articles"
+    enriched: str = "news.enriched"
+    deadletter: str = "news.deadletter"
+    partitions: int = Field(default=6, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+
+
+class ElasticsearchSettings(_Section):
+    """Elasticsearch client settings; `hosts: null` means the embedded index under data_dir."""
+
+    hosts: list[str] | None = None
+    index: str = "news-articles"
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    verify_certs: bool = True
+    ca_certs: str | None = None
+    request_timeout: float = Field(default=30.0, gt=0)
+    bulk_max_docs: int = Field(default=500, gt=0)
+    bulk_max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    flush_interval: float = Field(default=1.0, gt=0)
+
+    @field_validator("hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()] or None
+        return value
+
+
+class NlpSettings(_Section):
+    model: str | None = None
+    batch_size: int = Field(default=64, gt=0)
+
+
+class LimitSettings(_Section):
+    """Limits on everything read from outside."""
+
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    max_fetch_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    http_timeout: float = Field(default=20.0, gt=0)
+    verify_tls: bool = True
+
+
+class MetricsSettings(_Section):
+    port: int | None = Field(default=None, ge=0, le=65535)
+    stall_after: float = Field(default=120.0, gt=0)
+
+
+class ConnectorSettings(BaseModel):
+    """One configured connector; keys beyond `type` and `name` are checked by the connector's own model."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    name: str = Field(min_length=1)
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]):
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    """Everything newswire reads from its configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Path("data")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+    elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    nlp: NlpSettings = Field(default_factory=NlpSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    connectors: list[ConnectorSettings] = Field(default_factory=list)
+
+    _file_data: dict[str, Any] = {}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls, cls._file_data))
+
+    @property
+    def distributed(self) -> bool:
+        """True when Kafka is configured: the stages talk through topics."""
+        return bool(self.kafka.bootstrap_servers)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config file {path} is not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings")
+    return data
+
+
+def _describe(error: ValidationError) -> str:
+    detail = error.errors()[0]
+    key = ".".join(str(part) for part in detail["loc"])
+    message = "unknown key" if detail["type"] == "extra_forbidden" else detail["msg"]
+    env_name = ENV_PREFIX + "__".join(str(p) for p in detail["loc"]).upper()
+    hint = f" (or environment variable {env_name})" if env_name in os.environ else ""
+    more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"config key '{key}'{hint}: {message}{more}"
+
+
+def _check_environment() -> None:
+    """A NEWSWIRE_ variable that names no setting is a typo: say so instead of ignoring it."""
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | {ENV_PREFIX + "CONFIG"}
+    for name in sorted(os.environ):
+        if name.startswith(ENV_PREFIX) and name.split("__")[0] not in known:
+            raise ConfigError(f"environment variable {name}: unknown setting")
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read the config file and the environment, once.
+
+    Without `path`: `$NEWSWIRE_CONFIG`, else `config/newswire.yaml` if present, else defaults.
+    """
+    _check_environment()
+    if path is None and os.environ.get(ENV_PREFIX + "CONFIG"):
+        path = os.environ[ENV_PREFIX + "CONFIG"]
+    if path is None:
+        file_data = _read_yaml(DEFAULT_CONFIG) if DEFAULT_CONFIG.is_file() else {}
+    else:
+        file_data = _read_yaml(Path(path))
+    Settings._file_data = file_data
+    try:
+        return Settings()
+    except ValidationError as e:
+        raise ConfigError(_describe(e)) from None
+    finally:
+        Settings._file_data = {}
