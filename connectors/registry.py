@@ -79,7 +79,8 @@ def build_connector(type_name: str, name: str, options: dict, context: Connector
     try:
         parsed = cls.Options.model_validate(options)
     except ValidationError as e:
-        detail = e.errors()[0]
+        # An unknown key usually explains a missing one (a typo): name it first.
+        detail = sorted(e.errors(), key=lambda d: d["type"] != "extra_forbidden")[0]
         key = ".".join(str(part) for part in detail["loc"]) or "options"
         message = "unknown key" if detail["type"] == "extra_forbidden" else detail["msg"]
         raise ConfigError(f"connector '{name}' ({type_name}): key '{key}': {message}") from None

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+from collections.abc import Iterable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["DeadLetter", "Stage"]
+__all__ = ["DeadLetter", "DeadLetterFile", "Stage"]
 
 Stage = Literal["connector", "decode", "enrich", "sink", "fetch"]
 
@@ -70,3 +73,38 @@ class DeadLetter(BaseModel):
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+
+
+class DeadLetterFile:
+    """The embedded mode's dead-letter store: one JSON line per record in `data_dir/deadletter.jsonl`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def append(self, letters: Iterable[DeadLetter]) -> int:
+        lines = [letter.to_json() + "\n" for letter in letters]
+        if lines:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.writelines(lines)
+                handle.flush()
+                os.fsync(handle.fileno())
+        return len(lines)
+
+    def read(self) -> list[DeadLetter]:
+        if not self.path.exists():
+            return []
+        letters = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                try:
+                    letters.append(DeadLetter.model_validate_json(line))
+                except ValueError:
+                    continue  # a torn last line after a crash
+        return letters
+
+    def replace(self, letters: Iterable[DeadLetter]) -> None:
+        """Rewrite the store with `letters` (what is still dead after a replay)."""
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(letter.to_json() + "\n" for letter in letters), encoding="utf-8")
+        os.replace(tmp, self.path)

@@ -1,0 +1,68 @@
+"""The `newswire` command: a thin layer over library functions that tests call directly.
+
+Errors newswire raises on purpose are one line on stderr and a non-zero exit;
+a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+from pipeline import __version__
+from pipeline.errors import ConfigError, NewswireError
+
+__all__ = ["main", "build_parser", "COMMAND_MODULES"]
+
+COMMAND_MODULES = (
+    "pipeline.commands.fetch",
+    "pipeline.commands.enrich",
+    "pipeline.commands.run",
+    "pipeline.commands.search",
+    "pipeline.commands.deadletter",
+)
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newswire",
+        description="Streaming news ingestion: feeds and files in, entities and quotes out, searchable.",
+    )
+    parser.add_argument("--version", action="version", version=f"newswire {__version__}")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default) or ERROR")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMAND_MODULES:
+        import_module(module).add_parser(subparsers)
+    return parser
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """Every command takes `-c FILE` (default `$NEWSWIRE_CONFIG` or config/newswire.yaml)."""
+    parser.add_argument("-c", "--config", default=None, metavar="FILE", help="config file (default config/newswire.yaml)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as e:
+        print(f"newswire: configuration error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except NewswireError as e:
+        print(f"newswire: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("newswire: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""`newswire search QUERY`: full text over indexed articles, with entity filters."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.console import Console
+
+from pipeline.console import configure_logging, render_hits
+from pipeline.errors import ServiceError
+from pipeline.search import SearchHit, SearchQuery
+from pipeline.settings import Settings, load_settings
+
+__all__ = ["add_parser", "search"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from pipeline.cli import add_config_option
+
+    parser = subparsers.add_parser("search", help="search indexed articles")
+    parser.add_argument("query", nargs="*", help="words or \"a phrase\"; empty lists the newest articles")
+    parser.add_argument("--person", default=None, metavar="NAME")
+    parser.add_argument("--org", default=None, metavar="NAME")
+    parser.add_argument("--place", default=None, metavar="NAME")
+    parser.add_argument("--speaker", default=None, metavar="NAME")
+    parser.add_argument("--limit", type=int, default=10, metavar="K")
+    parser.add_argument("--json", action="store_true", help="one EnrichedArticle JSON object per line, with a score")
+    add_config_option(parser)
+    parser.set_defaults(func=run)
+
+
+def search(settings: Settings, query: SearchQuery) -> list[SearchHit]:
+    """Search Elasticsearch when configured, else the embedded index."""
+    if settings.elasticsearch.hosts:
+        from pipeline.index.elastic import ElasticIndex
+
+        with ElasticIndex(settings.elasticsearch) as index:
+            return index.search(query)
+    from pipeline.index.embedded import EmbeddedIndex
+    from pipeline.runtime.embedded import index_path
+
+    path = index_path(settings)
+    if not path.exists():
+        raise ServiceError(f"nothing is indexed yet under {settings.data_dir}: run `newswire run --once` first")
+    with EmbeddedIndex(path) as index:
+        return index.search(query)
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level or "WARNING")
+    if args.limit < 1:
+        print("newswire: --limit must be at least 1", file=sys.stderr)
+        return 2
+    settings = load_settings(args.config)
+    query = SearchQuery(
+        text=" ".join(args.query), person=args.person, org=args.org, place=args.place,
+        speaker=args.speaker, limit=args.limit,
+    )
+    hits = search(settings, query)
+    if args.json:
+        for hit in hits:
+            sys.stdout.write(json.dumps(hit.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        render_hits(hits, Console(highlight=False))
+    return 0

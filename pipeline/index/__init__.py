@@ -1,0 +1,1 @@
+"""Where enriched articles are indexed and searched: the embedded SQLite index or Elasticsearch."""

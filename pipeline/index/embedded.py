@@ -1,0 +1,185 @@
+"""The embedded search index: SQLite with FTS5 in one file under data_dir.
+
+One row per article id (so re-running never duplicates), the newest `version` wins,
+BM25 ranking with the title weighted over the body, and entity filters over
+the people, organizations, places and speakers lists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.article import EnrichedArticle, parse_enriched
+from pipeline.errors import ServiceError
+from pipeline.search import SearchHit, SearchQuery
+
+__all__ = ["EmbeddedIndex", "fts_query"]
+
+FACETS = {"person": "people", "org": "organizations", "place": "places", "speaker": "speakers"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    version INTEGER NOT NULL,
+    published_at TEXT,
+    document TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_text USING fts5(
+    title, body, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS facets (
+    article INTEGER NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL COLLATE NOCASE
+);
+CREATE INDEX IF NOT EXISTS facets_by_value ON facets(kind, value);
+CREATE INDEX IF NOT EXISTS facets_by_article ON facets(article);
+"""
+
+_WORD = re.compile(r'"[^"]*"|[^\s"]+')
+
+
+def fts_query(text: str) -> str:
+    """User text to a safe FTS5 query: every word or "quoted phrase" must match (implicit AND).
+
+    `OR` between words is kept; every other character is quoted, so no input is a syntax error.
+    """
+    parts = []
+    for token in _WORD.findall(text):
+        if token == "OR" and parts and parts[-1] != "OR":
+            parts.append("OR")
+            continue
+        inner = token.strip('"').replace('"', "")
+        words = re.findall(r"\w+", inner)
+        if words:
+            parts.append('"' + " ".join(words) + '"')
+    while parts and parts[-1] == "OR":
+        parts.pop()
+    return " ".join(parts)
+
+
+class EmbeddedIndex:
+    """An on-disk full-text index of EnrichedArticles."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+
+    def open(self) -> "EmbeddedIndex":
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                db = sqlite3.connect(self.path, timeout=30.0)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA foreign_keys=ON")
+                db.executescript(_SCHEMA)
+            except sqlite3.DatabaseError as e:
+                raise ServiceError(f"embedded index {self.path} cannot be opened: {e}") from None
+            self._db = db
+        return self
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> "EmbeddedIndex":
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        return self.open()._db  # type: ignore[return-value]
+
+    def write(self, articles: Sequence[EnrichedArticle]) -> int:
+        """Index a batch in one transaction; an older version never replaces a newer one. Returns rows written."""
+        written = 0
+        with self.db:
+            for article in articles:
+                written += self._upsert(article)
+        return written
+
+    def _upsert(self, article: EnrichedArticle) -> int:
+        db = self.db
+        row = db.execute("SELECT rowid, version FROM articles WHERE id = ?", (article.id,)).fetchone()
+        if row is not None:
+            if row[1] > article.version:
+                return 0
+            db.execute("DELETE FROM articles_text WHERE rowid = ?", (row[0],))
+            db.execute("DELETE FROM facets WHERE article = ?", (row[0],))
+            db.execute(
+                "UPDATE articles SET version = ?, published_at = ?, document = ? WHERE rowid = ?",
+                (article.version, _date(article), article.to_json(), row[0]),
+            )
+            rowid = row[0]
+        else:
+            rowid = db.execute(
+                "INSERT INTO articles (id, version, published_at, document) VALUES (?, ?, ?, ?)",
+                (article.id, article.version, _date(article), article.to_json()),
+            ).lastrowid
+        db.execute("INSERT INTO articles_text (rowid, title, body) VALUES (?, ?, ?)", (rowid, article.title, article.body))
+        db.executemany(
+            "INSERT INTO facets (article, kind, value) VALUES (?, ?, ?)",
+            [(rowid, kind, value) for kind in FACETS.values() for value in set(getattr(article, kind))],
+        )
+        return 1
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+    def get(self, article_id: str) -> EnrichedArticle | None:
+        row = self.db.execute("SELECT document FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return parse_enriched(row[0]) if row else None
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """Best matches first; without text, the newest articles that pass the filters."""
+        where, params = [], []
+        for option, kind in FACETS.items():
+            value = getattr(query, option)
+            if value:
+                where.append(
+                    "a.rowid IN (SELECT article FROM facets WHERE kind = ? AND "
+                    "(value = ? OR (' ' || lower(value) || ' ') LIKE ('% ' || lower(?) || ' %')))"
+                )
+                params += [kind, value.strip(), value.strip()]
+        match = fts_query(query.text)
+        if match:
+            sql = (
+                "SELECT a.document, -bm25(articles_text, 3.0, 1.0), "
+                "snippet(articles_text, 1, '[', ']', ' … ', 24) "
+                "FROM articles_text JOIN articles a ON a.rowid = articles_text.rowid "
+                "WHERE articles_text MATCH ?"
+            )
+            params.insert(0, match)
+            where_sql = "".join(" AND " + clause for clause in where)
+            sql += where_sql + " ORDER BY bm25(articles_text, 3.0, 1.0) LIMIT ?"
+        elif query.text.strip():
+            return []
+        else:
+            sql = "SELECT a.document, 0.0, '' FROM articles a"
+            sql += (" WHERE " + " AND ".join(where)) if where else ""
+            sql += " ORDER BY a.published_at DESC, a.rowid DESC LIMIT ?"
+        params.append(query.limit)
+        rows = self.db.execute(sql, params).fetchall()
+        return [
+            SearchHit(parse_enriched(document), float(score), [snippet] if snippet else [])
+            for document, score, snippet in rows
+        ]
+
+
+def _date(article: EnrichedArticle) -> str | None:
+    moment = article.published_at or article.fetched_at
+    return moment.isoformat() if moment else None
+
+
+def load_documents(path: Path) -> list[dict]:
+    """Every stored document (for tests and export)."""
+    with EmbeddedIndex(path) as index:
+        return [json.loads(row[0]) for row in index.db.execute("SELECT document FROM articles ORDER BY id")]

@@ -1,0 +1,1 @@
+"""Runtimes wire the same stage objects together: in one process (embedded) or through Kafka."""
