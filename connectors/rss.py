@@ -1,0 +1,396 @@
+"""The rss connector: RSS 0.9x, 1.0, 2.0 and Atom feeds, fetched politely, parsed by feedparser.
+
+A good feed citizen: conditional GET (ETag / Last-Modified kept in the checkpoint), the
+feed's `<ttl>` (or RSS 1.0 `sy:updatePeriod`) honoured in `interval`, Retry-After and
+exponential backoff with jitter after failures, a permanent redirect remembered as the new
+feed URL, one request at a time per host (see connectors.http).
+
+Ids: the entry's guid / Atom id when it is a URI (`http:`, `urn:`, `tag:` ...); a bare guid
+such as `42` is qualified by the configured feed URL (`<url>#42`) so two feeds cannot
+collide; without a guid the entry's link; without a link a hash of title and date.
+The checkpoint keeps the last `seen_ids` ids with the entry's `updated` (else `published`)
+date: a restart re-emits nothing, and an entry whose date moved is re-emitted under the
+same id (the sink keeps the newest version). Content edits that keep the date are not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+import lxml.html
+from lxml import etree
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from connectors.base import Connector, ConnectorOptions, Record
+from connectors.html import extract_page
+from connectors.http import Fetcher, FetchResult, Throttled, backoff_delay, check_url, redact
+from connectors.registry import register
+from pipeline.article import Article, Source
+from pipeline.deadletter import DeadLetter
+from pipeline.errors import SourceError, SourceRejected
+
+__all__ = ["RssConnector", "RssOptions", "html_to_text", "feed_interval"]
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = 6 * 3600.0
+MAX_FEED_TTL = 24 * 3600.0
+BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote dd details div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
+    "header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul".split()
+)
+DROPPED_TAGS = frozenset("script style noscript template iframe object embed svg head button select".split())
+_PARAGRAPH, _LINE = "\x00p", "\x00l"
+
+
+class RssOptions(ConnectorOptions):
+    url: str
+    interval: float = Field(default=300.0, gt=0)
+    fetch_full_text: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    max_entries: int | None = Field(default=None, ge=1)
+    host_delay: float = Field(default=1.0, ge=0)
+    seen_ids: int = Field(default=5000, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        try:
+            return check_url(value)
+        except SourceRejected as e:
+            raise ValueError(str(e)) from None
+
+    @model_validator(mode="after")
+    def _credentials_in_pairs(self) -> "RssOptions":
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together")
+        return self
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of an HTML fragment: no tags, no script or style text, entities decoded,
+    one blank line between paragraphs, runs of spaces collapsed."""
+    if not markup or not markup.strip():
+        return ""
+    try:
+        root = lxml.html.document_fromstring(markup)
+    except (etree.ParserError, ValueError):
+        return _tidy(markup)
+    pieces: list[str] = []
+    _collect(root, pieces)
+    return _tidy("".join(pieces))
+
+
+def _collect(element: Any, pieces: list[str]) -> None:
+    tag = element.tag.lower() if isinstance(element.tag, str) else None  # comments have no str tag
+    if tag is not None and tag not in DROPPED_TAGS:
+        block = tag in BLOCK_TAGS
+        if block:
+            pieces.append(_PARAGRAPH)
+        elif tag == "br":
+            pieces.append(_LINE)
+        if element.text:
+            pieces.append(element.text)
+        for child in element:
+            _collect(child, pieces)
+        if block:
+            pieces.append(_PARAGRAPH)
+    if element.tail:
+        pieces.append(element.tail)
+
+
+def _tidy(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\n\n", _PARAGRAPH)
+    paragraphs = []
+    for paragraph in text.split(_PARAGRAPH):
+        lines = [" ".join(line.split()) for line in paragraph.split(_LINE)]
+        joined = "\n".join(line for line in lines if line)
+        if joined:
+            paragraphs.append(joined)
+    return "\n\n".join(paragraphs)
+
+
+def _detail_text(detail: Any) -> str:
+    value = detail.get("value") or ""
+    kind = (detail.get("type") or "text/plain").lower()
+    return html_to_text(value) if "html" in kind else _tidy(value)
+
+
+def feed_interval(feed: Any) -> float | None:
+    """Seconds the feed asks between polls: `<ttl>` minutes, or sy:updatePeriod / updateFrequency."""
+    try:
+        if feed.get("ttl"):
+            return min(float(feed["ttl"]) * 60, MAX_FEED_TTL)
+        period = SY_PERIODS.get(str(feed.get("sy_updateperiod", "")).strip().lower())
+        if period:
+            return min(period / max(float(feed.get("sy_updatefrequency") or 1), 1.0), MAX_FEED_TTL)
+    except (TypeError, ValueError):
+        return None
+    return None
+
+
+def _date(entry: Any, key: str) -> datetime | None:
+    parsed = dict.get(entry, f"{key}_parsed")  # dict.get: no feedparser fallback from updated to published
+    if not parsed:
+        return None
+    try:
+        return datetime(*parsed[:6], tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        return None
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+
+
+@register
+class RssConnector(Connector):
+    """Reads one RSS or Atom feed; see the module docstring for ids, dedup and politeness."""
+
+    type = "rss"
+    Options = RssOptions
+    options: RssOptions
+
+    def __init__(self, name: str, options: RssOptions, context: Any) -> None:
+        super().__init__(name, options, context)
+        self._fetcher: Fetcher | None = None
+        self._feed_ttl: float | None = None
+        self._failures = 0
+        self._retry_in: float | None = None
+
+    @classmethod
+    def options_for_source(cls, source: str) -> dict | None:
+        return {"url": source} if urlsplit(source).scheme.lower() in ("http", "https") else None
+
+    @property
+    def fetcher(self) -> Fetcher:
+        if self._fetcher is None:
+            self._fetcher = Fetcher(self.context.limits, host_delay=self.options.host_delay)
+        return self._fetcher
+
+    @property
+    def feed_url(self) -> str:
+        """The URL to fetch: the configured one, or where it permanently moved to."""
+        if self.checkpoint.get("configured_url") != self.options.url:
+            return self.options.url
+        return self.checkpoint.get("url") or self.options.url
+
+    @property
+    def interval(self) -> float:
+        if self._retry_in is not None:
+            return self._retry_in
+        return max(self.options.interval, self._feed_ttl or 0.0)
+
+    def setup(self) -> None:
+        self.fetcher  # noqa: B018 (opens the client)
+
+    def close(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.close()
+            self._fetcher = None
+
+    def read(self) -> Iterator[Record]:
+        try:
+            yield from self._read()
+        except SourceError as e:
+            self._failures += 1
+            delay = backoff_delay(self._failures, self.options.interval, MAX_BACKOFF)
+            self._retry_in = max(delay, getattr(e, "retry_after", 0.0)) if isinstance(e, Throttled) else delay
+            logger.warning("feed failed connector=%s failures=%d retry_in=%.0f error=%s",
+                           self.name, self._failures, self._retry_in, e)
+            raise
+        self._failures, self._retry_in = 0, None
+
+    def _auth(self, url: str) -> tuple[str, str] | None:
+        if self.options.username is None or self.options.password is None:
+            return None
+        if urlsplit(url).netloc != urlsplit(self.feed_url).netloc:
+            return None
+        return self.options.username, self.options.password.get_secret_value()
+
+    def _read(self) -> Iterator[Record]:
+        url = self.feed_url
+        known = self.checkpoint.get("configured_url") == self.options.url
+        result = self.fetcher.get(
+            url,
+            etag=self.checkpoint.get("etag") if known else None,
+            last_modified=self.checkpoint.get("last_modified") if known else None,
+            headers=self.options.headers,
+            auth=self._auth(url),
+        )
+        if result.moved_to:
+            logger.info("feed moved permanently connector=%s from=%s to=%s", self.name, redact(url), redact(result.moved_to))
+            url = result.moved_to
+        if result.not_modified:
+            logger.debug("feed not modified connector=%s url=%s", self.name, redact(url))
+            self._stage_validators(url, result)
+            return
+        parsed = self._parse(result)
+        self._feed_ttl = feed_interval(parsed.feed)
+        yield from self._malformed(parsed, result)
+        yield from self._entries(parsed, url)
+        self._stage_validators(url, result)
+
+    def _stage_validators(self, url: str, result: FetchResult) -> None:
+        """Staged last, after every entry was yielded: a partial read does not skip the rest next time."""
+        self.checkpoint.stage("configured_url", self.options.url)
+        self.checkpoint.stage("url", url)
+        if not result.not_modified:
+            self.checkpoint.stage("etag", result.etag)
+            self.checkpoint.stage("last_modified", result.last_modified)
+
+    def _parse(self, result: FetchResult) -> Any:
+        headers = {"content-location": result.url, "content-type": result.headers.get("content-type", "application/xml")}
+        parsed = feedparser.parse(io.BytesIO(result.content), response_headers=headers)
+        if parsed.get("version") or parsed.entries:
+            return parsed
+        shown = redact(result.url)
+        head = result.content[:1024].lstrip().lower()
+        if result.content_type in HTML_TYPES or head.startswith((b"<!doctype html", b"<html")):
+            found = _discover_feed(result)
+            hint = f" (the page links to a feed: {found})" if found else ""
+            raise SourceRejected(f"{shown} is an HTML page, not a feed{hint}")
+        reason = _one_line(parsed.get("bozo_exception")) or "no RSS or Atom elements"
+        raise SourceRejected(f"{shown} is not an RSS or Atom feed: {reason}")
+
+    def _malformed(self, parsed: Any, result: FetchResult) -> Iterator[Record]:
+        problem = parsed.get("bozo_exception")
+        if not parsed.get("bozo") or isinstance(problem, BENIGN_BOZO):
+            return
+        digest = hashlib.sha256(result.content).hexdigest()
+        if self.checkpoint.get("malformed") == digest:
+            return  # the same broken document was reported already
+        self.checkpoint.stage("malformed", digest)
+        reason = f"malformed feed, recovered {len(parsed.entries)} entries: {_one_line(problem)}"
+        logger.warning("malformed feed connector=%s url=%s reason=%s", self.name, redact(result.url), reason)
+        payload = result.content if len(result.content) <= self.context.limits.max_body_bytes else None
+        yield DeadLetter.of("connector", reason, payload, connector=self.type, name=self.name, feed=redact(result.url))
+
+    def _entries(self, parsed: Any, url: str) -> Iterator[Record]:
+        seen: dict[str, str] = dict(self.checkpoint.get("seen") or {})
+        entries = parsed.entries[: self.options.max_entries] if self.options.max_entries else parsed.entries
+        handled: set[str] = set()
+        for entry in entries:
+            entry_id = self._entry_id(entry, url)
+            if entry_id in handled:
+                continue  # the same entry twice in one feed
+            handled.add(entry_id)
+            fingerprint = dict.get(entry, "updated") or dict.get(entry, "published") or ""
+            previous = seen.pop(entry_id, None)
+            seen[entry_id] = fingerprint  # (re)inserted last: ids still in the feed are never trimmed
+            if previous == fingerprint:
+                continue
+            records = self._records(entry, entry_id, parsed, url)
+            while len(seen) > max(self.options.seen_ids, len(entries)):
+                seen.pop(next(iter(seen)))
+            self.checkpoint.stage("seen", dict(seen))
+            yield from records
+        self.checkpoint.stage("seen", dict(seen))
+
+    def _entry_id(self, entry: Any, url: str) -> str:
+        guid = (entry.get("id") or "").strip()
+        if guid:
+            scheme = urlsplit(guid).scheme
+            return guid if len(scheme) > 1 else f"{self.options.url}#{guid}"
+        link = (entry.get("link") or "").strip()
+        if link:
+            return urljoin(url, link)
+        basis = f"{entry.get('title', '')}\x00{dict.get(entry, 'published') or dict.get(entry, 'updated') or ''}"
+        return f"{self.options.url}#sha256:{hashlib.sha256(basis.encode('utf-8')).hexdigest()[:24]}"
+
+    def _records(self, entry: Any, entry_id: str, parsed: Any, url: str) -> list[Record]:
+        candidates = list(entry.get("content") or [])
+        if entry.get("summary_detail"):
+            candidates.append(entry["summary_detail"])
+        bodies = [_detail_text(detail) for detail in candidates]
+        body = max(bodies, key=len, default="")
+        title_detail = entry.get("title_detail") or {"value": entry.get("title", ""), "type": "text/plain"}
+        authors = [a.get("name") or a.get("email") or "" for a in entry.get("authors") or []]
+        source = Source(connector=self.type, name=self.name, feed=redact(url))
+        link = entry.get("link")
+        try:
+            article = Article(
+                id=entry_id,
+                title=" ".join(_detail_text(title_detail).split()),
+                body=body,
+                url=urljoin(url, link) if link else None,
+                published_at=_date(entry, "published") or _date(entry, "updated"),
+                fetched_at=datetime.now(timezone.utc),
+                language=entry.get("language") or parsed.feed.get("language"),
+                authors=_unique(authors or [entry.get("author", "")]),
+                categories=_unique([t.get("term") or t.get("label") or "" for t in entry.get("tags") or []]),
+                source=source,
+            )
+        except ValueError as e:  # pydantic's ValidationError is a ValueError
+            return [self._dead(entry_id, f"entry is not a valid article: {_one_line(e)}", entry)]
+        records: list[Record] = []
+        if self.options.fetch_full_text and article.url:
+            failure = self._full_text(article)
+            if failure is not None:
+                records.append(failure)
+        limit = self.context.limits.max_body_bytes
+        if len(article.body.encode("utf-8")) > limit:
+            return records + [self._dead(entry_id, f"body is over the limit of {limit} bytes", None)]
+        return [article, *records]
+
+    def _full_text(self, article: Article) -> DeadLetter | None:
+        """Replace the body with the article page's main text; on failure keep the feed's and report it."""
+        assert article.url is not None
+        try:
+            result = self.fetcher.get(article.url, auth=self._auth(article.url))
+            if result.content_type and result.content_type not in HTML_TYPES:
+                raise SourceRejected(f"not an HTML page ({result.content_type})")
+            page = extract_page(result.content, result.url)
+            if page is None:
+                raise SourceRejected("no article text found on the page")
+        except SourceError as e:
+            reason = f"full text not fetched, kept the feed's content: {e}"
+            logger.warning("full text failed connector=%s url=%s reason=%s", self.name, redact(article.url), e)
+            return self._dead(article.id, reason, None, stage="fetch", url=redact(article.url))
+        article.body = page.text
+        article.authors = article.authors or page.authors
+        article.published_at = article.published_at or page.published_at
+        article.language = article.language or page.language
+        return None
+
+    def _dead(self, entry_id: str, reason: str, entry: Any, stage: str = "connector", **extra: Any) -> DeadLetter:
+        payload = None
+        if entry is not None:
+            payload = json.dumps({k: v for k, v in entry.items() if not k.endswith("_parsed")}, default=str)
+        return DeadLetter.of(stage, reason, payload, article_id=entry_id, connector=self.type, name=self.name,
+                             feed=redact(self.feed_url), **extra)
+
+
+def _discover_feed(result: FetchResult) -> str | None:
+    """The first feed an HTML page advertises with <link rel="alternate" type="application/rss+xml">."""
+    try:
+        page = lxml.html.document_fromstring(result.content)
+    except (etree.ParserError, ValueError):
+        return None
+    for link in page.iter("link"):
+        kind = (link.get("type") or "").lower()
+        if "alternate" in (link.get("rel") or "").lower().split() and kind.endswith(("rss+xml", "atom+xml")):
+            href = link.get("href")
+            if href:
+                return urljoin(result.url, href)
+    return None
+
+
+def _one_line(problem: object) -> str:
+    if problem is None:
+        return ""
+    text = " ".join(str(problem).split())
+    return text[:300] or type(problem).__name__
