@@ -55,11 +55,14 @@ def render_hits(hits: list[SearchHit], console: Console) -> None:
         return
     for rank, hit in enumerate(hits, start=1):
         article = hit.article
-        console.print(Text.assemble((f"{rank}. ", "bold"), (article.title or article.id, "bold cyan"), f"  (score {hit.score:.2f})"))
-        moment = article.published_at or article.fetched_at
+        console.print(Text.assemble((f"{rank}. ", "bold"), (article.title or article.id, "bold cyan"), f"  (score {hit.score:.3g})"))
+        if article.published_at:
+            when = article.published_at.date().isoformat()
+        else:
+            when = f"fetched {article.fetched_at.date().isoformat()}" if article.fetched_at else ""
         source = article.source
         where = ":".join(part for part in (source.connector, source.name) if part) if source else ""
-        meta = " · ".join(part for part in (moment.date().isoformat() if moment else "", where, article.url or article.id) if part)
+        meta = " · ".join(part for part in (when, where, article.url or article.id) if part)
         console.print(Text("   " + meta, style="dim"))
         for snippet in hit.snippets[:2]:
             console.print(Text("   ") + _highlight(_shorten(snippet, 300)))

@@ -1,0 +1,177 @@
+"""The Kafka bus: client configuration, topics, producing with acknowledgement, dead letters.
+
+Settings are converted explicitly to kafka-python's own config here and nowhere else.
+Every failure to reach the broker becomes a ServiceUnavailable with one clear line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from pipeline.article import Article
+from pipeline.deadletter import DeadLetter
+from pipeline.errors import ServiceError, ServiceUnavailable
+from pipeline.settings import Settings
+
+__all__ = [
+    "client_config",
+    "make_producer",
+    "make_consumer",
+    "ensure_topics",
+    "Outbox",
+    "end_offsets",
+    "committed_offsets",
+    "caught_up",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def client_config(settings: Settings) -> dict:
+    """kafka-python keyword arguments shared by producers, consumers and the admin client."""
+    kafka = settings.kafka
+    config = {
+        "bootstrap_servers": [s.strip() for s in (kafka.bootstrap_servers or "").split(",") if s.strip()],
+        "client_id": kafka.client_id,
+        "security_protocol": kafka.security_protocol,
+        "request_timeout_ms": kafka.request_timeout_ms,
+    }
+    if kafka.sasl_mechanism:
+        config["sasl_mechanism"] = kafka.sasl_mechanism
+        config["sasl_plain_username"] = kafka.sasl_username
+        if kafka.sasl_password is not None:
+            config["sasl_plain_password"] = kafka.sasl_password.get_secret_value()
+    if kafka.ssl_cafile:
+        config["ssl_cafile"] = kafka.ssl_cafile
+    if kafka.security_protocol.upper().endswith("SSL"):
+        config["ssl_check_hostname"] = kafka.ssl_check_hostname
+    return config
+
+
+def _unreachable(settings: Settings, error: Exception) -> ServiceUnavailable:
+    return ServiceUnavailable(f"Kafka at {settings.kafka.bootstrap_servers} is unreachable: {error}")
+
+
+def make_producer(settings: Settings) -> KafkaProducer:
+    """acks=all, idempotent, retries without reordering."""
+    try:
+        return KafkaProducer(
+            **client_config(settings),
+            acks="all",
+            enable_idempotence=True,
+            retries=2_147_483_647,
+            max_in_flight_requests_per_connection=5,
+            linger_ms=5,
+            delivery_timeout_ms=120_000,
+            max_request_size=8 * 1024 * 1024,
+        )
+    except (KafkaError, OSError) as e:
+        raise _unreachable(settings, e) from None
+
+
+def make_consumer(settings: Settings, group: str | None, topics: Sequence[str] = (), **overrides) -> KafkaConsumer:
+    """A consumer that never commits by itself: the worker commits after its output is safe."""
+    config = dict(
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.nlp.batch_size,
+        max_poll_interval_ms=600_000,
+        fetch_max_bytes=16 * 1024 * 1024,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
+    config.update(overrides)
+    try:
+        consumer = KafkaConsumer(**client_config(settings), **config)
+    except (KafkaError, OSError) as e:
+        raise _unreachable(settings, e) from None
+    if topics:
+        consumer.subscribe(list(topics))
+    return consumer
+
+
+def ensure_topics(settings: Settings) -> list[str]:
+    """Create the articles, enriched and dead-letter topics if missing; returns what was done."""
+    topics = settings.topics
+    names = [topics.articles, topics.enriched, topics.deadletter]
+    try:
+        admin = KafkaAdminClient(**client_config(settings))
+    except (KafkaError, OSError) as e:
+        raise _unreachable(settings, e) from None
+    done = []
+    try:
+        existing = set(admin.list_topics())
+        for name in names:
+            if name in existing:
+                done.append(f"topic {name} exists")
+                continue
+            try:
+                admin.create_topics(
+                    [NewTopic(name, topics.partitions, topics.replication_factor)], timeout_ms=30_000
+                )
+                done.append(f"topic {name} created ({topics.partitions} partitions)")
+            except TopicAlreadyExistsError:
+                done.append(f"topic {name} exists")
+    except KafkaError as e:
+        raise ServiceError(f"cannot create topics on Kafka at {settings.kafka.bootstrap_servers}: {e}") from None
+    finally:
+        admin.close()
+    return done
+
+
+@dataclass
+class Outbox:
+    """Produces a batch, then waits until the broker acknowledged every record of it."""
+
+    producer: KafkaProducer
+    settings: Settings
+
+    def send_articles(self, topic: str, articles: Iterable[Article]) -> list:
+        return [
+            self.producer.send(topic, key=a.id.encode("utf-8"), value=a.to_json().encode("utf-8"))
+            for a in articles
+        ]
+
+    def send_deadletters(self, letters: Iterable[DeadLetter]) -> list:
+        topic = self.settings.topics.deadletter
+        return [
+            self.producer.send(
+                topic,
+                key=letter.article_id.encode("utf-8") if letter.article_id else None,
+                value=letter.to_json().encode("utf-8"),
+            )
+            for letter in letters
+        ]
+
+    def confirm(self, futures: list, timeout: float = 120.0) -> None:
+        """Flush and check every send; raise ServiceUnavailable if any was not acknowledged."""
+        try:
+            self.producer.flush(timeout=timeout)
+            for future in futures:
+                future.get(timeout=timeout)
+        except KafkaError as e:
+            raise ServiceUnavailable(f"Kafka did not acknowledge a batch: {e}") from None
+
+
+def _partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+
+
+def end_offsets(consumer: KafkaConsumer, topic: str) -> dict[TopicPartition, int]:
+    return consumer.end_offsets(_partitions(consumer, topic))
+
+
+def committed_offsets(consumer: KafkaConsumer, topic: str) -> dict[TopicPartition, int]:
+    return {tp: consumer.committed(tp) or 0 for tp in _partitions(consumer, topic)}
+
+
+def caught_up(consumer: KafkaConsumer, topic: str, targets: dict[TopicPartition, int]) -> bool:
+    """Has the consumer's group committed at least `targets` on every partition?"""
+    committed = committed_offsets(consumer, topic)
+    return all(committed.get(tp, 0) >= end for tp, end in targets.items())

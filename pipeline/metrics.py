@@ -1,0 +1,64 @@
+"""Prometheus metrics for the workers, and a watch that says so when a worker stops making progress."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+__all__ = ["RECORDS_IN", "RECORDS_OUT", "RECORDS_FAILED", "BATCH_SECONDS", "CONSUMER_LAG", "serve_metrics", "ProgressWatch"]
+
+logger = logging.getLogger(__name__)
+
+RECORDS_IN = Counter("newswire_records_in_total", "Records a worker read", ["role"])
+RECORDS_OUT = Counter("newswire_records_out_total", "Records a worker delivered (produced or indexed)", ["role"])
+RECORDS_FAILED = Counter("newswire_records_failed_total", "Records a worker dead-lettered", ["role"])
+BATCH_SECONDS = Histogram(
+    "newswire_batch_seconds", "Time to process one batch, output acknowledged", ["role"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
+CONSUMER_LAG = Gauge("newswire_consumer_lag", "Records waiting on the worker's assigned partitions", ["role"])
+LAST_PROGRESS = Gauge("newswire_last_progress_timestamp_seconds", "When the worker last completed a batch", ["role"])
+
+_served_on: set[int] = set()
+
+
+def serve_metrics(port: int | None) -> None:
+    """Serve /metrics on `port` (once per process; 0 or None serves nothing)."""
+    if port and port not in _served_on:
+        start_http_server(port)
+        _served_on.add(port)
+        logger.info("metrics served port=%d", port)
+
+
+class ProgressWatch:
+    """Notes each completed batch; warns once per period when work is waiting but nothing completes."""
+
+    def __init__(self, role: str, stall_after: float) -> None:
+        self.role = role
+        self.stall_after = stall_after
+        self._last = time.monotonic()
+        self._warned_at = 0.0
+        LAST_PROGRESS.labels(role).set_to_current_time()
+
+    def progressed(self, records_in: int, records_out: int, failed: int, seconds: float) -> None:
+        self._last = time.monotonic()
+        RECORDS_IN.labels(self.role).inc(records_in)
+        RECORDS_OUT.labels(self.role).inc(records_out)
+        RECORDS_FAILED.labels(self.role).inc(failed)
+        BATCH_SECONDS.labels(self.role).observe(seconds)
+        LAST_PROGRESS.labels(self.role).set_to_current_time()
+
+    def check(self, waiting: int) -> bool:
+        """Record the lag; return True (and log a warning) if the worker is stalled."""
+        CONSUMER_LAG.labels(self.role).set(waiting)
+        now = time.monotonic()
+        stalled = waiting > 0 and now - self._last > self.stall_after
+        if stalled and now - self._warned_at > self.stall_after:
+            self._warned_at = now
+            logger.warning(
+                "worker stalled role=%s seconds_without_progress=%.0f waiting_records=%d",
+                self.role, now - self._last, waiting,
+            )
+        return stalled
