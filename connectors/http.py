@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -234,6 +234,10 @@ class Fetcher:
         auth: tuple[str, str] | None = None,
     ) -> FetchResult:
         """Fetch `url`, following redirects; retry a 429/503 whose Retry-After is short enough."""
+        parts = urlsplit(url)
+        if parts.username is not None:  # user:password@ in the URL: send as auth, never log it
+            auth = auth or (unquote(parts.username), unquote(parts.password or ""))
+            url = redact(url)
         attempt = 0
         while True:
             try:
@@ -292,7 +296,7 @@ class Fetcher:
                         return result
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > limit:
-                        raise SourceRejected(f"{shown} is {declared} bytes, over the limit of {limit}")
+                        raise SourceRejected(f"{shown} is {declared} bytes, over the limit of {limit} bytes")
                     chunks, size = [], 0
                     for chunk in response.iter_bytes():
                         size += len(chunk)

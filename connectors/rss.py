@@ -22,7 +22,7 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import feedparser
 import lxml.html
@@ -184,9 +184,14 @@ class RssConnector(Connector):
     @property
     def feed_url(self) -> str:
         """The URL to fetch: the configured one, or where it permanently moved to."""
-        if self.checkpoint.get("configured_url") != self.options.url:
-            return self.options.url
-        return self.checkpoint.get("url") or self.options.url
+        if self.checkpoint.get("configured_url") != self.configured_url:
+            return self.configured_url
+        return self.checkpoint.get("url") or self.configured_url
+
+    @property
+    def configured_url(self) -> str:
+        """The configured URL without any user:password (those go into the Authorization header)."""
+        return redact(self.options.url)
 
     @property
     def interval(self) -> float:
@@ -215,15 +220,19 @@ class RssConnector(Connector):
         self._failures, self._retry_in = 0, None
 
     def _auth(self, url: str) -> tuple[str, str] | None:
-        if self.options.username is None or self.options.password is None:
-            return None
-        if urlsplit(url).netloc != urlsplit(self.feed_url).netloc:
-            return None
-        return self.options.username, self.options.password.get_secret_value()
+        """Basic-auth credentials (options, else user:password in the URL), only for the feed's own host."""
+        if self.options.username is not None and self.options.password is not None:
+            credentials = (self.options.username, self.options.password.get_secret_value())
+        else:
+            parts = urlsplit(self.options.url)
+            if parts.username is None:
+                return None
+            credentials = (unquote(parts.username), unquote(parts.password or ""))
+        return credentials if _host(url) in (_host(self.feed_url), _host(self.configured_url)) else None
 
     def _read(self) -> Iterator[Record]:
         url = self.feed_url
-        known = self.checkpoint.get("configured_url") == self.options.url
+        known = self.checkpoint.get("configured_url") == self.configured_url
         result = self.fetcher.get(
             url,
             etag=self.checkpoint.get("etag") if known else None,
@@ -246,7 +255,7 @@ class RssConnector(Connector):
 
     def _stage_validators(self, url: str, result: FetchResult) -> None:
         """Staged last, after every entry was yielded: a partial read does not skip the rest next time."""
-        self.checkpoint.stage("configured_url", self.options.url)
+        self.checkpoint.stage("configured_url", self.configured_url)
         self.checkpoint.stage("url", url)
         if not result.not_modified:
             self.checkpoint.stage("etag", result.etag)
@@ -304,12 +313,12 @@ class RssConnector(Connector):
         guid = (entry.get("id") or "").strip()
         if guid:
             scheme = urlsplit(guid).scheme
-            return guid if len(scheme) > 1 else f"{self.options.url}#{guid}"
+            return guid if len(scheme) > 1 else f"{self.configured_url}#{guid}"
         link = (entry.get("link") or "").strip()
         if link:
             return urljoin(url, link)
         basis = f"{entry.get('title', '')}\x00{dict.get(entry, 'published') or dict.get(entry, 'updated') or ''}"
-        return f"{self.options.url}#sha256:{hashlib.sha256(basis.encode('utf-8')).hexdigest()[:24]}"
+        return f"{self.configured_url}#sha256:{hashlib.sha256(basis.encode('utf-8')).hexdigest()[:24]}"
 
     def _records(self, entry: Any, entry_id: str, parsed: Any, url: str) -> list[Record]:
         candidates = list(entry.get("content") or [])
@@ -387,6 +396,11 @@ def _discover_feed(result: FetchResult) -> str | None:
             if href:
                 return urljoin(result.url, href)
     return None
+
+
+def _host(url: str) -> tuple[str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.hostname, parts.port
 
 
 def _one_line(problem: object) -> str:
