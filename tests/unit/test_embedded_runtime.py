@@ -1,0 +1,94 @@
+import threading
+
+import pytest
+
+from pipeline.deadletter import DeadLetterFile
+from pipeline.index.embedded import EmbeddedIndex
+from pipeline.runtime.embedded import EmbeddedRuntime, deadletter_path, index_path
+from pipeline.search import SearchQuery
+from pipeline.settings import load_settings
+
+
+@pytest.fixture
+def news(tmp_path):
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for number in range(7):
+        (folder / f"story{number}.txt").write_text(
+            f"Story {number}\nMaria Lopez spoke about item {number} in Lisbon.", encoding="utf-8"
+        )
+    (folder / "poison.txt").write_text("Poison\nThis body has POISON in it.", encoding="utf-8")
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02")
+    return folder
+
+
+def settings_for(write_config, folder, batch_size=3):
+    return load_settings(
+        write_config(connectors=[{"type": "files", "name": "news", "path": str(folder)}], nlp={"batch_size": batch_size})
+    )
+
+
+def indexed_ids(settings):
+    with EmbeddedIndex(index_path(settings)) as index:
+        return sorted(hit.article.id for hit in index.search(SearchQuery(limit=100)))
+
+
+def test_run_indexes_every_article_in_batches_and_dead_letters_the_rest(write_config, news, fake_enricher):
+    settings = settings_for(write_config, news)
+    report = EmbeddedRuntime(settings, enricher=fake_enricher).run(once=True)
+    assert (report.read, report.indexed, report.dead) == (8, 7, 2)
+    assert fake_enricher.warmed == 1 and max(fake_enricher.calls) <= 3
+    assert indexed_ids(settings) == sorted(f"news/story{n}.txt" for n in range(7))
+    letters = DeadLetterFile(deadletter_path(settings)).read()
+    assert sorted((d.stage, d.reason) for d in letters) == [
+        ("connector", "binary file (NUL bytes)"),
+        ("enrich", "poisoned body"),
+    ]
+    with EmbeddedIndex(index_path(settings)) as index:
+        assert [h.article.id for h in index.search(SearchQuery(person="Maria Lopez", text="item 3"))] == ["news/story3.txt"]
+
+
+def test_running_twice_never_duplicates_and_reads_nothing_new(write_config, news, fake_enricher):
+    settings = settings_for(write_config, news)
+    EmbeddedRuntime(settings, enricher=fake_enricher).run(once=True)
+    second = EmbeddedRuntime(settings, enricher=fake_enricher).run(once=True)
+    assert (second.read, second.dead) == (0, 0)
+    with EmbeddedIndex(index_path(settings)) as index:
+        assert index.count() == 7
+
+
+def test_a_crash_mid_run_loses_nothing_and_the_rerun_duplicates_nothing(write_config, news, fake_enricher):
+    settings = settings_for(write_config, news)
+
+    class CrashingEnricher(type(fake_enricher)):
+        def enrich(self, articles):
+            if len(self.calls) == 1:
+                raise RuntimeError("killed mid-run")
+            return super().enrich(articles)
+
+    with pytest.raises(RuntimeError):
+        EmbeddedRuntime(settings, enricher=CrashingEnricher()).run(once=True)
+    assert indexed_ids(settings) == ["news/story0.txt"], "the first batch (binary, poison, story0) was committed"
+    EmbeddedRuntime(settings, enricher=fake_enricher).run(once=True)
+    assert indexed_ids(settings) == sorted(f"news/story{n}.txt" for n in range(7))
+
+
+def test_a_changed_file_replaces_its_article(write_config, news, fake_enricher):
+    settings = settings_for(write_config, news)
+    EmbeddedRuntime(settings, enricher=fake_enricher).run(once=True)
+    (news / "story1.txt").write_text("Story one, revised\nJoao Silva now tells it.", encoding="utf-8")
+    report = EmbeddedRuntime(settings, enricher=fake_enricher).run(once=True)
+    assert report.indexed == 1
+    with EmbeddedIndex(index_path(settings)) as index:
+        assert index.count() == 7 and index.get("news/story1.txt").people == ["Joao Silva"]
+
+
+def test_stop_event_ends_a_continuous_run(write_config, news, fake_enricher):
+    settings = settings_for(write_config, news)
+    stop = threading.Event()
+    runtime = EmbeddedRuntime(settings, enricher=fake_enricher, progress=lambda connector, report: stop.set())
+    thread = threading.Thread(target=runtime.run, kwargs={"once": False, "stop": stop})
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert indexed_ids(settings) == ["news/story0.txt"], "stopped after the first batch, which was committed"
