@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "pipeline.commands.run",
     "pipeline.commands.search",
     "pipeline.commands.deadletter",
+    "pipeline.commands.feeds",
 )
 
 EXIT_ERROR = 1
