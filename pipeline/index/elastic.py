@@ -1,0 +1,290 @@
+"""The Elasticsearch index: the sink's writes and `newswire search`, behind the configured alias.
+
+Same search contract as the embedded index: full text over title (boosted) and body,
+entity filters matching a whole name (any case) or a run of whole words in it
+(`--person Blinken` finds "Antony Blinken"), snippets marked with `[`…`]`, newest first
+without text. Writes are per-article results (see `elastic_bulk`); `setup()` installs the
+template, the versioned index and the alias (see `elastic_setup`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from elastic_transport import TransportError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
+
+from pipeline.article import EnrichedArticle, parse_enriched
+from pipeline.errors import InvalidArticle, ServiceError, ServiceUnavailable
+from pipeline.index.elastic_bulk import BulkWriter, WriteResult, describe_transport_error
+from pipeline.index.elastic_setup import setup_index
+from pipeline.index.elastic_template import IndexTemplate, load_template
+from pipeline.search import SearchHit, SearchQuery
+from pipeline.settings import ElasticsearchSettings
+
+__all__ = ["ElasticIndex", "WriteResult", "build_search", "simple_query_text", "FILTER_FIELDS"]
+
+logger = logging.getLogger(__name__)
+
+FILTER_FIELDS = {"person": "people", "org": "organizations", "place": "places", "speaker": "speakers"}
+TITLE_BOOST = 3
+
+_TOKEN = re.compile(r'"[^"]*"?|[^\s"]+')
+
+
+def simple_query_text(text: str) -> str:
+    """User text to a `simple_query_string` query: words and "quoted phrases", all required; `OR` kept.
+
+    Every operator character other than the phrase quotes is removed, so what the user
+    typed is searched for as words and can never be a syntax error.
+    """
+    parts: list[str] = []
+    for token in _TOKEN.findall(text):
+        if token == "OR":
+            if parts and parts[-1] != "|":
+                parts.append("|")
+            continue
+        words = re.findall(r"\w+", token)
+        if not words:
+            continue
+        parts.append('"' + " ".join(words) + '"' if token.startswith('"') and len(words) > 1 else " ".join(words))
+    while parts and parts[-1] == "|":
+        parts.pop()
+    return " ".join(parts)
+
+
+def _entity_filter(field: str, name: str) -> dict[str, Any]:
+    """A whole name in any case, or a run of whole words inside one name of `field`."""
+    return {
+        "bool": {
+            "should": [
+                {"term": {field: {"value": name, "case_insensitive": True}}},
+                {"match_phrase": {f"{field}.words": {"query": name}}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def build_search(query: SearchQuery) -> dict[str, Any] | None:
+    """The search request body for `query`, or None when its text holds no searchable word."""
+    filters = [
+        _entity_filter(field, value.strip())
+        for option, field in FILTER_FIELDS.items()
+        if (value := getattr(query, option)) and value.strip()
+    ]
+    body: dict[str, Any] = {"size": query.limit, "track_total_hits": False}
+    if query.text.strip():
+        text = simple_query_text(query.text)
+        if not text:
+            return None
+        body["query"] = {
+            "bool": {
+                "must": [
+                    {
+                        "simple_query_string": {
+                            "query": text,
+                            "fields": [f"title^{TITLE_BOOST}", "body"],
+                            "default_operator": "and",
+                            "flags": "OR|PHRASE|WHITESPACE",
+                            "lenient": True,
+                        }
+                    }
+                ],
+                "filter": filters,
+            }
+        }
+        body["highlight"] = {
+            "pre_tags": ["["],
+            "post_tags": ["]"],
+            "encoder": "default",
+            "fields": {
+                "body": {"fragment_size": 160, "number_of_fragments": 1, "no_match_size": 0},
+                "title": {"number_of_fragments": 0},
+            },
+        }
+    else:
+        body["query"] = {"bool": {"filter": filters}} if filters else {"match_all": {}}
+        body["sort"] = [
+            {"published_at": {"order": "desc", "missing": "_last"}},
+            {"fetched_at": {"order": "desc", "missing": "_last"}},
+            {"id": {"order": "asc"}},
+        ]
+    return body
+
+
+def _hosts_text(hosts: Sequence[str] | None) -> str:
+    return ", ".join(hosts or []) or "(no hosts)"
+
+
+class ElasticIndex:
+    """Articles in Elasticsearch behind the configured alias; open with `with ElasticIndex(settings) as index:`."""
+
+    def __init__(self, settings: ElasticsearchSettings, template: IndexTemplate | None = None) -> None:
+        self.settings = settings
+        self.alias = settings.index
+        self._template = template
+        self._client: Elasticsearch | None = None
+
+    # -- connection -------------------------------------------------------------------------
+
+    def open(self) -> "ElasticIndex":
+        """Build the client (no request is sent yet); ServiceError if no hosts are configured."""
+        if self._client is None:
+            if not self.settings.hosts:
+                raise ServiceError("Elasticsearch is not configured: set elasticsearch.hosts")
+            self._client = Elasticsearch(**self.client_options())
+        return self
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for `Elasticsearch(...)`, secrets unwrapped only here."""
+        s = self.settings
+        options: dict[str, Any] = {
+            "hosts": list(s.hosts or []),
+            "request_timeout": s.request_timeout,
+            "max_retries": 2,  # the transport's own quick retries; `write` keeps retrying with backoff on top
+            "retry_on_timeout": True,
+            "verify_certs": s.verify_certs,
+        }
+        if s.ca_certs:
+            options["ca_certs"] = s.ca_certs
+        if s.api_key is not None:
+            options["api_key"] = s.api_key.get_secret_value()
+        elif s.username and s.password is not None:
+            options["basic_auth"] = (s.username, s.password.get_secret_value())
+        return options
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self) -> "ElasticIndex":
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ElasticIndex(hosts={_hosts_text(self.settings.hosts)!r}, alias={self.alias!r})"
+
+    @property
+    def client(self) -> Elasticsearch:
+        return self.open()._client  # type: ignore[return-value]
+
+    @property
+    def template(self) -> IndexTemplate:
+        if self._template is None:
+            self._template = load_template()
+        return self._template
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Turn client exceptions into newswire's ServiceUnavailable / ServiceError, one line each."""
+        where = f"Elasticsearch at {_hosts_text(self.settings.hosts)}"
+        try:
+            yield
+        except TransportError as e:
+            raise ServiceUnavailable(f"{where} is unreachable: {describe_transport_error(e)}") from None
+        except ApiError as e:
+            status = e.meta.status if e.meta is not None else None
+            reason = _api_reason(e)
+            if status in (401, 403):
+                raise ServiceError(f"{where} refused to {doing} ({status}): {reason} — check username/password or api_key") from None
+            if status == 404:
+                raise ServiceError(f"{where}: cannot {doing}: {reason} — run `newswire setup` first") from None
+            if status == 429 or (isinstance(status, int) and status >= 500):
+                raise ServiceUnavailable(f"{where} cannot {doing} right now ({status}): {reason}") from None
+            raise ServiceError(f"{where} refused to {doing} ({status}): {reason}") from None
+
+    # -- setup and writes ---------------------------------------------------------------------
+
+    def setup(self) -> list[str]:
+        """Install the template, the versioned index and the alias (idempotent); one line per thing done."""
+        with self._errors("set up the index"):
+            return setup_index(self.client, self.alias, self.template, self.settings.bulk_max_docs)
+
+    def write(self, articles: Sequence[EnrichedArticle], stop: threading.Event | None = None) -> list[WriteResult]:
+        """Index a batch; one WriteResult per article, same order. Retries until done or `stop` is set.
+
+        Raises ServiceUnavailable when stopped before every article settled (commit nothing),
+        ServiceError when the cluster refuses us altogether (credentials, missing alias).
+        """
+        if not articles:
+            return []
+        writer = BulkWriter(self._send, self.alias, describe_target=f"Elasticsearch at {_hosts_text(self.settings.hosts)}")
+        with self._errors("index articles"):
+            return writer.write(articles, stop)
+
+    def _send(self, actions: list[dict[str, Any]]) -> Iterable[tuple[bool, dict[str, Any]]]:
+        return helpers.streaming_bulk(
+            self.client,
+            actions,
+            chunk_size=self.settings.bulk_max_docs,
+            max_chunk_bytes=self.settings.bulk_max_bytes,
+            raise_on_error=False,
+            raise_on_exception=False,
+            max_retries=0,
+            yield_ok=True,
+            require_alias=True,
+        )
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Make everything written so far searchable."""
+        with self._errors("refresh the index"):
+            self.client.indices.refresh(index=self.alias)
+
+    def count(self) -> int:
+        with self._errors("count articles"):
+            return int(self.client.count(index=self.alias)["count"])
+
+    def get(self, article_id: str) -> EnrichedArticle | None:
+        with self._errors("read an article"):
+            try:
+                found = self.client.get(index=self.alias, id=article_id)
+            except NotFoundError as e:
+                if _api_type(e) == "index_not_found_exception":
+                    raise
+                return None
+        return parse_enriched(found["_source"])
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """Best matches first; without text, the newest articles that pass the filters."""
+        body = build_search(query)
+        if body is None:
+            return []
+        with self._errors("search"):
+            response = self.client.search(index=self.alias, **body)
+        hits = []
+        for hit in response["hits"]["hits"]:
+            try:
+                article = parse_enriched(hit["_source"])
+            except InvalidArticle as e:
+                logger.warning("elasticsearch search skipped id=%s reason=%r", hit.get("_id"), str(e))
+                continue
+            highlight = hit.get("highlight") or {}
+            snippets = list(highlight.get("body") or highlight.get("title") or [])
+            hits.append(SearchHit(article, float(hit.get("_score") or 0.0), snippets))
+        return hits
+
+
+def _api_type(error: ApiError) -> str | None:
+    body = error.body if isinstance(error.body, dict) else {}
+    detail = body.get("error")
+    return detail.get("type") if isinstance(detail, dict) else None
+
+
+def _api_reason(error: ApiError) -> str:
+    body = error.body if isinstance(error.body, dict) else {}
+    detail = body.get("error")
+    if isinstance(detail, dict):
+        root = (detail.get("root_cause") or [detail])[0]
+        return f"{root.get('type', 'error')}: {root.get('reason', '')}"
+    return str(detail or error.message)

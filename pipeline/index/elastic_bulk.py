@@ -1,0 +1,231 @@
+"""Bulk indexing with per-article results: retried until indexed, stale, failed or stopped.
+
+    each round:  send the pending articles through `helpers.streaming_bulk`
+                 2xx → indexed · 409 → stale (a newer version is already there)
+                 429 / 5xx / connection error / timeout → pending again, after a backoff
+                 whole request refused with 4xx → pending again, each article sent alone
+                 4xx for one article (mapping, parsing) → failed, with the reason
+    until nothing is pending; `stop` set while waiting → ServiceUnavailable, nothing dropped.
+
+The documents carry `version` = the article's version and `version_type=external_gte`,
+so a replay of an older record never overwrites a newer one, and writing the same
+record twice leaves one document.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from elastic_transport import ConnectionTimeout, TransportError
+
+from pipeline.article import EnrichedArticle
+from pipeline.errors import ServiceError, ServiceUnavailable
+
+__all__ = [
+    "WriteResult",
+    "BulkWriter",
+    "SendBulk",
+    "build_action",
+    "classify_item",
+    "backoff_delay",
+    "describe_transport_error",
+    "MAX_ID_BYTES",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_ID_BYTES = 512  # Elasticsearch refuses longer _id values
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+Status = Literal["indexed", "stale", "failed"]
+Verdict = Literal["indexed", "stale", "failed", "retry", "alone", "fatal"]
+
+SendBulk = Callable[[list[dict[str, Any]]], Iterable[tuple[bool, dict[str, Any]]]]
+"""Sends actions in order and yields one (ok, {op_type: item}) per action, like `streaming_bulk`."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What happened to one article of a write: `indexed`, `stale` (a newer version is kept) or `failed`."""
+
+    article_id: str
+    status: Status
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the offset may be committed for this article (indexed or stale)."""
+        return self.status != "failed"
+
+
+def build_action(article: EnrichedArticle, alias: str) -> dict[str, Any]:
+    """The bulk action of one article: `_id` = article id, external version, the document as `_source`."""
+    return {
+        "_op_type": "index",
+        "_index": alias,
+        "_id": article.id,
+        "version": article.version,
+        "version_type": "external_gte",
+        "_source": article.to_dict(),
+    }
+
+
+def _error_text(error: Any) -> str:
+    if isinstance(error, dict):
+        kind = error.get("type", "error")
+        text = f"{kind}: {error.get('reason', '')}".strip()
+        cause = error.get("caused_by")
+        if isinstance(cause, dict) and cause.get("reason"):
+            text += f" (caused by {cause.get('type', 'error')}: {cause['reason']})"
+        return text
+    return str(error)
+
+
+def classify_item(ok: bool, item: dict[str, Any], alone: bool) -> tuple[Verdict, str | None]:
+    """Decide the fate of one bulk result (`item` is the inner dict, without the op type)."""
+    status = item.get("status", 500)
+    if ok and 200 <= status < 300:
+        return "indexed", None
+    error = item.get("error")
+    reason = _error_text(error)
+    if status == 409:
+        return "stale", "a newer version is already indexed"
+    if "exception" in item:  # the whole request failed; every action of the chunk gets this
+        if status in (401, 403):
+            return "fatal", f"Elasticsearch refused the request ({status}): {reason}"
+        if status in RETRY_STATUSES or status >= 500 or not isinstance(status, int):
+            return "retry", reason
+        return ("failed", reason) if alone else ("alone", reason)
+    if isinstance(error, dict) and error.get("type") == "index_not_found_exception":
+        return "fatal", f"{reason} — run `newswire setup` to create the index and alias"
+    if status in RETRY_STATUSES or status >= 500 or status == 403:  # 403 per item: a cluster block (disk full)
+        return "retry", reason
+    return "failed", reason
+
+
+def backoff_delay(attempt: int, base: float = 0.5, cap: float = 30.0, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter: between half and all of min(cap, base·2^attempt) seconds."""
+    ceiling = min(cap, base * (2 ** min(attempt, 32)))
+    return ceiling * (0.5 + 0.5 * (rng or random).random())
+
+
+def describe_transport_error(error: BaseException) -> str:
+    """A short reason for a connection-level failure: `connection refused`, `timed out`, …"""
+    text = str(error)
+    detail = " ".join([str(getattr(error, "message", "")), text, *map(str, getattr(error, "errors", ()))])
+    lowered = detail.lower()
+    if isinstance(error, ConnectionTimeout) or "timed out" in lowered or "timeout" in lowered:
+        return "timed out"
+    if "refused" in lowered:
+        return "connection refused"
+    if "name or service not known" in lowered or "nodename nor servname" in lowered or "name resolution" in lowered:
+        return "host name not found"
+    if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
+        return "TLS handshake failed (check verify_certs / ca_certs)"
+    if "reset" in lowered:
+        return "connection reset"
+    return text.splitlines()[0][:200] if text else type(error).__name__
+
+
+class BulkWriter:
+    """Writes a batch of articles through `send`, retrying what may still succeed; never drops an article."""
+
+    def __init__(
+        self,
+        send: SendBulk,
+        alias: str,
+        *,
+        base_delay: float = 0.5,
+        max_delay: float = 30.0,
+        describe_target: str = "Elasticsearch",
+        rng: random.Random | None = None,
+    ) -> None:
+        self.send = send
+        self.alias = alias
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.describe_target = describe_target
+        self.rng = rng or random.Random()
+
+    def write(self, articles: Sequence[EnrichedArticle], stop: threading.Event | None = None) -> list[WriteResult]:
+        """Per-article results in input order; raises ServiceUnavailable if `stop` is set before all settled."""
+        started = time.monotonic()
+        results: list[WriteResult | None] = [None] * len(articles)
+        actions: list[dict[str, Any] | None] = [None] * len(articles)
+        pending: list[int] = []
+        for position, article in enumerate(articles):
+            if len(article.id.encode("utf-8")) > MAX_ID_BYTES:
+                results[position] = WriteResult(article.id, "failed", f"id is longer than {MAX_ID_BYTES} bytes")
+            else:
+                actions[position] = build_action(article, self.alias)
+                pending.append(position)
+        alone: set[int] = set()
+        attempt = 0
+        rounds = 0
+        while pending:
+            rounds += 1
+            retry, reason = self._round(pending, alone, actions, articles, results)
+            pending = [p for p in pending if results[p] is None]
+            if not pending:
+                break
+            if not retry:  # only articles to send alone: no reason to wait
+                continue
+            delay = backoff_delay(attempt, self.base_delay, self.max_delay, self.rng)
+            attempt += 1
+            logger.warning(
+                "elasticsearch bulk retry alias=%s pending=%d attempt=%d delay_s=%.2f reason=%r",
+                self.alias, len(pending), attempt, delay, reason,
+            )
+            stopped = stop.wait(delay) if stop is not None else (time.sleep(delay) or False)
+            if stopped:
+                raise ServiceUnavailable(
+                    f"{self.describe_target}: stopped with {len(pending)} of {len(articles)} articles "
+                    f"not yet indexed after {attempt} attempts (last error: {reason})"
+                )
+        final = [result for result in results if result is not None]
+        counts = {status: sum(1 for r in final if r.status == status) for status in ("indexed", "stale", "failed")}
+        logger.info(
+            "elasticsearch bulk done alias=%s articles=%d indexed=%d stale=%d failed=%d rounds=%d elapsed_ms=%d",
+            self.alias, len(articles), counts["indexed"], counts["stale"], counts["failed"], rounds,
+            (time.monotonic() - started) * 1000,
+        )
+        return final
+
+    def _round(
+        self,
+        pending: list[int],
+        alone: set[int],
+        actions: list[dict[str, Any] | None],
+        articles: Sequence[EnrichedArticle],
+        results: list[WriteResult | None],
+    ) -> tuple[bool, str | None]:
+        """Send every pending article once; returns (something is worth retrying after a wait, last reason)."""
+        together = [p for p in pending if p not in alone]
+        groups = ([together] if together else []) + [[p] for p in pending if p in alone]
+        retry, reason = False, None
+        for group in groups:
+            try:
+                outcomes: Iterator[tuple[bool, dict[str, Any]]] = iter(self.send([actions[p] for p in group]))  # type: ignore[misc]
+                for position, (ok, wrapped) in zip(group, outcomes):
+                    item = next(iter(wrapped.values())) if wrapped else {}
+                    verdict, why = classify_item(ok, item, alone=position in alone)
+                    if verdict in ("indexed", "stale", "failed"):
+                        results[position] = WriteResult(articles[position].id, verdict, why)
+                    elif verdict == "alone":
+                        alone.add(position)
+                    elif verdict == "fatal":
+                        raise ServiceError(f"{self.describe_target}: {why}")
+                    else:
+                        retry, reason = True, why
+            except TransportError as e:
+                retry, reason = True, describe_transport_error(e)
+            if any(results[p] is None and p not in alone for p in group):
+                retry = True  # unanswered (cut short by an error): retry them
+                reason = reason or "no answer for some articles"
+        return retry, reason

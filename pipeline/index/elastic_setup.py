@@ -1,0 +1,169 @@
+"""Installing the index template, the versioned index and its alias; moving to a new mapping version.
+
+    setup:  template `<alias>` (patterns `<alias>-*`) ─▶ index `<alias>-v<N>` ─▶ alias `<alias>` (write index)
+    a new mapping version N+1:
+        create `<alias>-v<N+1>` · block writes on `-v<N>` (writers back off and retry) ·
+        copy every document client-side (scan + bulk, keeping each external version) ·
+        move the alias in one atomic request · keep `-v<N>` read-only for rollback.
+    A document that does not fit the new mapping stops the move: the alias stays where it
+    was and writes are unblocked — never a broken index.
+
+The copy is client-side because the reindex module is not present on every node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from elasticsearch import Elasticsearch, NotFoundError, helpers
+from elasticsearch import BadRequestError
+
+from pipeline.errors import ServiceError
+from pipeline.index.elastic_template import IndexTemplate, index_name, mapping_version_of
+
+__all__ = ["setup_index", "template_checksum", "copy_documents"]
+
+logger = logging.getLogger(__name__)
+
+
+def template_checksum(rendered: dict[str, Any]) -> str:
+    """A short fingerprint of a rendered template, stored in its `_meta` to tell whether it changed."""
+    canonical = json.dumps(rendered, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def setup_index(client: Elasticsearch, alias: str, template: IndexTemplate, chunk_docs: int = 500) -> list[str]:
+    """Make the template, the current versioned index and the alias exist; returns what was done, one line each."""
+    lines = [_install_template(client, alias, template)]
+    target = index_name(alias, template.version)
+    holders = _alias_holders(client, alias)
+    blocking = not holders and client.indices.exists(index=alias).body  # a concrete index squats the alias name
+    for holder in holders:
+        found = _mapping_version(client, holder)
+        if found is not None and found > template.version:
+            raise ServiceError(
+                f"alias {alias} points at {holder} with mapping version {found}, newer than this newswire's "
+                f"{template.version}: upgrade newswire instead of downgrading the index"
+            )
+    created = _create_index(client, target, template)
+    if created:
+        lines.append(f"created index {target} (mapping version {template.version})")
+    if holders == [target]:
+        if not holders_write_flag(client, alias, target):
+            client.indices.update_aliases(actions=[{"add": {"index": target, "alias": alias, "is_write_index": True}}])
+            lines.append(f"made {target} the write index of alias {alias}")
+        if not created:
+            lines.append(f"index {target} and alias {alias} are up to date (mapping version {template.version})")
+        return lines
+    sources = [holder for holder in holders if holder != target] + ([alias] if blocking else [])
+    for source in sources:
+        _block_writes(client, source, True)
+    try:
+        for source in sources:
+            copied = copy_documents(client, source, target, chunk_docs)
+            lines.append(f"copied {copied} documents from {source} to {target}")
+        client.indices.refresh(index=target)
+    except Exception:
+        for source in sources:
+            _block_writes(client, source, False)
+        raise
+    actions: list[dict[str, Any]] = [{"remove": {"index": holder, "alias": alias}} for holder in holders if holder != target]
+    if blocking:
+        actions.append({"remove_index": {"index": alias}})
+    actions.append({"add": {"index": target, "alias": alias, "is_write_index": True}})
+    client.indices.update_aliases(actions=actions)
+    lines.append(f"alias {alias} now points at {target}" + (f" (was {', '.join(sources)})" if sources else ""))
+    for source in sources:
+        if source != alias:
+            lines.append(f"kept {source} read-only for rollback; delete it when no longer needed")
+    logger.info("elasticsearch setup alias=%s index=%s sources=%s", alias, target, ",".join(sources) or "-")
+    return lines
+
+
+def holders_write_flag(client: Elasticsearch, alias: str, index: str) -> bool:
+    """True when `index` is explicitly the write index of `alias`."""
+    body = client.indices.get_alias(index=index, name=alias).body
+    return bool(body.get(index, {}).get("aliases", {}).get(alias, {}).get("is_write_index"))
+
+
+def copy_documents(client: Elasticsearch, source: str, target: str, chunk_docs: int = 500) -> int:
+    """Copy every document of `source` into `target`, keeping ids and external versions; returns how many.
+
+    A document already newer in the target counts as copied (409 = stale); any other
+    failure (it does not fit the new mapping) stops the copy with a ServiceError.
+    """
+
+    def actions() -> Iterator[dict[str, Any]]:
+        for hit in helpers.scan(client, index=source, query={"query": {"match_all": {}}}, size=chunk_docs, version=True):
+            yield {
+                "_op_type": "index",
+                "_index": target,
+                "_id": hit["_id"],
+                "version": hit.get("_version", 1),
+                "version_type": "external_gte",
+                "_source": hit["_source"],
+            }
+
+    copied = 0
+    for ok, wrapped in helpers.streaming_bulk(
+        client, actions(), chunk_size=chunk_docs, raise_on_error=False, max_retries=8, initial_backoff=1, max_backoff=30,
+    ):
+        item = next(iter(wrapped.values()))
+        if ok or item.get("status") == 409:
+            copied += 1
+            continue
+        error = item.get("error")
+        reason = f"{error.get('type')}: {error.get('reason')}" if isinstance(error, dict) else str(error)
+        raise ServiceError(
+            f"cannot move to {target}: document {item.get('_id')} from {source} does not fit the new mapping "
+            f"({reason}); the alias stays on {source}"
+        )
+    return copied
+
+
+def _install_template(client: Elasticsearch, alias: str, template: IndexTemplate) -> str:
+    rendered = template.render(alias)
+    name = rendered.pop("name")
+    checksum = template_checksum(rendered)
+    rendered["meta"] = {**rendered["meta"], "checksum": checksum}
+    try:
+        found = client.indices.get_index_template(name=name).body.get("index_templates", [])
+    except NotFoundError:
+        found = []
+    if found and (found[0]["index_template"].get("_meta") or {}).get("checksum") == checksum:
+        return f"index template {name} is up to date (version {template.version})"
+    client.indices.put_index_template(name=name, **rendered)
+    verb = "updated" if found else "installed"
+    return f"{verb} index template {name} for {rendered['index_patterns'][0]} (version {template.version})"
+
+
+def _alias_holders(client: Elasticsearch, alias: str) -> list[str]:
+    try:
+        return sorted(client.indices.get_alias(name=alias).body)
+    except NotFoundError:
+        return []
+
+
+def _mapping_version(client: Elasticsearch, index: str) -> int | None:
+    body = client.indices.get_mapping(index=index).body
+    return mapping_version_of(body.get(index, {}).get("mappings", {}))
+
+
+def _create_index(client: Elasticsearch, index: str, template: IndexTemplate) -> bool:
+    if client.indices.exists(index=index).body:
+        return False
+    try:
+        client.indices.create(index=index, settings=template.index_settings(), mappings=template.index_mappings())
+    except BadRequestError as e:
+        if e.error == "resource_already_exists_exception":  # another worker created it first
+            return False
+        raise
+    return True
+
+
+def _block_writes(client: Elasticsearch, index: str, blocked: bool) -> None:
+    client.indices.put_settings(index=index, settings={"index.blocks.write": blocked})
