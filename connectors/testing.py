@@ -26,9 +26,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from connectors.base import Connector, ConnectorContext, Record
 from connectors.checkpoint import Checkpoint
 from connectors.registry import build_connector
+from pipeline.article import describe_validation_error
+from pipeline.errors import ConfigError
 from pipeline.settings import LimitSettings
 
 __all__ = ["FeedServer", "Reply", "RecordedRequest", "connector_for_test", "read_all", "articles_only", "http_date"]
@@ -217,7 +221,7 @@ def _not_modified(reply: Reply, request: RecordedRequest) -> bool:
 
 
 def connector_for_test(
-    type_name: str,
+    connector_type: str | type[Connector],
     options: dict[str, Any],
     data_dir: str | Path,
     *,
@@ -226,15 +230,24 @@ def connector_for_test(
 ) -> Connector:
     """A connector built the way the runtime builds it, with a real Checkpoint under `data_dir`.
 
-    Build a second one on the same `data_dir` to simulate a restart.
+    `connector_type` is a registered type name, or a Connector class (a plugin under test
+    that is not installed). Build a second one on the same `data_dir` to simulate a restart.
     """
     data_dir = Path(data_dir)
+    type_name = connector_type if isinstance(connector_type, str) else connector_type.type
     context = ConnectorContext(
         data_dir=data_dir,
         limits=limits or LimitSettings(),
         checkpoint=Checkpoint.for_connector(data_dir, type_name, name),
     )
-    connector = build_connector(type_name, name, options, context)
+    if isinstance(connector_type, str):
+        connector = build_connector(type_name, name, options, context)
+    else:
+        try:
+            parsed = connector_type.Options.model_validate(options)
+        except ValidationError as e:
+            raise ConfigError(f"connector '{name}' ({type_name}): {describe_validation_error(e)}") from None
+        connector = connector_type(name, parsed, context)
     connector.setup()
     return connector
 
