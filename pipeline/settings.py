@@ -42,6 +42,7 @@ class KafkaSettings(_Section):
 
     bootstrap_servers: str | None = None
     client_id: str = "newswire"
+    group_prefix: str = "newswire"  # consumer groups are <prefix>-enrich and <prefix>-sink
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
     sasl_username: str | None = None

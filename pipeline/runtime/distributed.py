@@ -14,14 +14,13 @@ from pipeline.deadletter import DeadLetter
 from pipeline.errors import ConfigError, InvalidArticle, ServiceError
 from pipeline.metrics import serve_metrics
 from pipeline.runtime.embedded import RunReport
-from pipeline.runtime.workers import ENRICH_GROUP, SINK_GROUP, ConnectorsWorker, EnrichWorker, SinkWorker, role_worker
+from pipeline.runtime.workers import ConnectorsWorker, EnrichWorker, SinkWorker, group_for, role_worker
 from pipeline.settings import Settings
 
-__all__ = ["setup_services", "run_worker", "run_all", "read_deadletters", "replay_deadletters", "REPLAY_GROUP"]
+__all__ = ["setup_services", "run_worker", "run_all", "read_deadletters", "replay_deadletters"]
 
 logger = logging.getLogger(__name__)
 
-REPLAY_GROUP = "newswire-deadletter-replay"
 
 
 def _require_elasticsearch(settings: Settings) -> None:
@@ -93,13 +92,13 @@ def run_all(settings: Settings, *, once: bool, stop: threading.Event) -> RunRepo
 def _run_once(settings: Settings, stop: threading.Event) -> RunReport:
     produced = ConnectorsWorker(settings).run(stop, once=True)
     enrich = EnrichWorker(settings)
-    probe, done = _drained(settings, ENRICH_GROUP, settings.topics.articles, stop)
+    probe, done = _drained(settings, group_for(settings, "enrich"), settings.topics.articles, stop)
     try:
         enrich.run(stop, until=done)
     finally:
         probe.close()
     sink = SinkWorker(settings)
-    probe, done = _drained(settings, SINK_GROUP, settings.topics.enriched, stop)
+    probe, done = _drained(settings, group_for(settings, "sink"), settings.topics.enriched, stop)
     try:
         sink.run(stop, until=done)
     finally:
@@ -152,7 +151,7 @@ def read_deadletters(settings: Settings, limit: int | None = None) -> list[DeadL
 
 def replay_deadletters(settings: Settings) -> tuple[int, int]:
     """Send each dead letter not replayed before back to the topic it came from; returns (replayed, skipped)."""
-    consumer, records = _read_topic(settings, settings.topics.deadletter, REPLAY_GROUP)
+    consumer, records = _read_topic(settings, settings.topics.deadletter, group_for(settings, "deadletter-replay"))
     producer = make_producer(settings)
     outbox = Outbox(producer, settings)
     futures, replayed, skipped = [], 0, 0

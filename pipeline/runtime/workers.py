@@ -31,13 +31,16 @@ from pipeline.runtime.embedded import RunReport
 from pipeline.runtime.sources import Schedule, open_connectors, read_batches
 from pipeline.settings import Settings
 
-__all__ = ["ConnectorsWorker", "EnrichWorker", "SinkWorker", "ENRICH_GROUP", "SINK_GROUP"]
+__all__ = ["ConnectorsWorker", "EnrichWorker", "SinkWorker", "group_for", "role_worker"]
 
 logger = logging.getLogger(__name__)
 
-ENRICH_GROUP = "newswire-enrich"
-SINK_GROUP = "newswire-sink"
 LAG_CHECK_SECONDS = 10.0
+
+
+def group_for(settings: Settings, role: str) -> str:
+    """`newswire-enrich` and `newswire-sink` by default (kafka.group_prefix changes the prefix)."""
+    return f"{settings.kafka.group_prefix}-{role}"
 
 
 def _backoff(attempt: int, cap: float = 30.0) -> float:
@@ -104,7 +107,6 @@ class _ConsumerWorker:
     """Shared loop: poll a batch, process it, commit its offsets only after the output is safe."""
 
     role = ""
-    group = ""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -131,7 +133,8 @@ class _ConsumerWorker:
     def run(self, stop: threading.Event, *, until: Callable[[], bool] | None = None) -> RunReport:
         """Loop until `stop` is set (or `until()` says the work is done between batches)."""
         self.open()
-        consumer = make_consumer(self.settings, self.group, [self.source_topic()])
+        consumer = make_consumer(self.settings, group_for(self.settings, self.role), [self.source_topic()])
+        self.consumer = consumer
         attempt = 0
         next_lag_check = 0.0
         try:
@@ -197,7 +200,6 @@ class EnrichWorker(_ConsumerWorker):
     """Group `newswire-enrich`: Articles in, EnrichedArticles out."""
 
     role = "enrich"
-    group = ENRICH_GROUP
 
     def __init__(self, settings: Settings, enricher: Enricher | None = None) -> None:
         super().__init__(settings)
@@ -242,7 +244,6 @@ class SinkWorker(_ConsumerWorker):
     """Group `newswire-sink`: EnrichedArticles bulk-indexed into Elasticsearch, flushed by size and by time."""
 
     role = "sink"
-    group = SINK_GROUP
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
