@@ -84,9 +84,12 @@ def run_all(settings: Settings, *, once: bool, stop: threading.Event) -> RunRepo
             stop.set()
         for thread in threads:
             thread.join(timeout=1.0)
-    total = RunReport()
-    total.add(workers[0].report if hasattr(workers[0], "report") else RunReport())
-    return total
+    connectors, enrich, sink = workers
+    return RunReport(
+        read=connectors.report.read,
+        indexed=sink.report.indexed,
+        dead=connectors.report.dead + enrich.report.dead + sink.report.dead,
+    )
 
 
 def _run_once(settings: Settings, stop: threading.Event) -> RunReport:

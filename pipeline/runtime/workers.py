@@ -59,13 +59,14 @@ class ConnectorsWorker:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.watch = ProgressWatch(self.role, settings.metrics.stall_after)
+        self.report = RunReport()
 
     def run(self, stop: threading.Event, *, once: bool = False) -> RunReport:
         connectors = open_connectors(self.settings)
         producer = make_producer(self.settings)
         outbox = Outbox(producer, self.settings)
         schedule = Schedule(connectors)
-        total = RunReport()
+        total = self.report
         try:
             while not stop.is_set():
                 for connector in schedule.due():
