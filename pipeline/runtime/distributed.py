@@ -75,15 +75,23 @@ def run_all(settings: Settings, *, once: bool, stop: threading.Event) -> RunRepo
     if once:
         return _run_once(settings, stop)
     workers = [ConnectorsWorker(settings), EnrichWorker(settings), SinkWorker(settings)]
-    threads = [threading.Thread(target=w.run, args=(stop,), name=f"newswire-{w.role}", daemon=True) for w in workers]
+    failures: list[BaseException] = []
+
+    def work(worker) -> None:
+        try:
+            worker.run(stop)
+        except BaseException as e:  # handed to the main thread, which raises it
+            failures.append(e)
+            stop.set()
+
+    threads = [threading.Thread(target=work, args=(w,), name=f"newswire-{w.role}", daemon=True) for w in workers]
     for thread in threads:
         thread.start()
     while any(t.is_alive() for t in threads):
-        if not all(t.is_alive() for t in threads):
-            logger.error("a worker thread ended; stopping the others")
-            stop.set()
         for thread in threads:
             thread.join(timeout=1.0)
+    if failures:
+        raise failures[0]
     connectors, enrich, sink = workers
     return RunReport(
         read=connectors.report.read,
