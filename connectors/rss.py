@@ -197,10 +197,11 @@ class RssConnector(Connector):
     def interval(self) -> float:
         if self._retry_in is not None:
             return self._retry_in
-        return max(self.options.interval, self._feed_ttl or 0.0)
+        ttl = self._feed_ttl if self._feed_ttl is not None else self.checkpoint.get("ttl")
+        return max(self.options.interval, ttl or 0.0)
 
     def setup(self) -> None:
-        self.fetcher  # noqa: B018 (opens the client)
+        self.fetcher  # noqa: B018 (opens the client; the URL was checked by RssOptions)
 
     def close(self) -> None:
         if self._fetcher is not None:
@@ -214,8 +215,9 @@ class RssConnector(Connector):
             self._failures += 1
             delay = backoff_delay(self._failures, self.options.interval, MAX_BACKOFF)
             self._retry_in = max(delay, getattr(e, "retry_after", 0.0)) if isinstance(e, Throttled) else delay
-            logger.warning("feed failed connector=%s failures=%d retry_in=%.0f error=%s",
-                           self.name, self._failures, self._retry_in, e)
+            # The runtime reports the error itself; this line only adds when the next try is.
+            logger.info("feed failed connector=%s failures=%d retry_in=%.0f error=%s",
+                        self.name, self._failures, self._retry_in, e)
             raise
         self._failures, self._retry_in = 0, None
 
@@ -260,6 +262,7 @@ class RssConnector(Connector):
         if not result.not_modified:
             self.checkpoint.stage("etag", result.etag)
             self.checkpoint.stage("last_modified", result.last_modified)
+            self.checkpoint.stage("ttl", self._feed_ttl)
 
     def _parse(self, result: FetchResult) -> Any:
         headers = {"content-location": result.url, "content-type": result.headers.get("content-type", "application/xml")}

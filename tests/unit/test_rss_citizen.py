@@ -122,6 +122,7 @@ def test_ttl_and_update_period_are_honoured_in_interval(server, tmp_path):
     assert connector.interval == 300
     read_all(connector)
     assert connector.interval == 3600
+    assert rss(server, tmp_path, interval=300).interval == 3600  # remembered across a restart
     assert rss(server, tmp_path / "slow", interval=7200).interval == 7200
     server.serve_file("/rdf.xml", FEEDS / "rss10.xml")  # sy:updatePeriod hourly, frequency 2
     valley = rss(server, tmp_path / "valley", path="/rdf.xml", interval=60)
