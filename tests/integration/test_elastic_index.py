@@ -1,0 +1,310 @@
+"""ElasticIndex against the real Elasticsearch node of scripts/services: setup, writes, search.
+
+Each test works behind its own alias (`unique_name`) and removes its indices afterwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from pipeline.article import EnrichedArticle, Entity, Quote
+from pipeline.errors import ServiceError, ServiceUnavailable
+from pipeline.index.elastic import ElasticIndex
+from pipeline.index.elastic_template import load_template
+from pipeline.search import SearchQuery
+from pipeline.settings import ElasticsearchSettings
+
+pytestmark = pytest.mark.integration
+
+SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_8b8c846030eca38d.txt"
+T0 = datetime(2024, 1, 1, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def settings(es_hosts, unique_name) -> ElasticsearchSettings:
+    return ElasticsearchSettings(hosts=[es_hosts], index=f"newswire-test-{unique_name}", request_timeout=20)
+
+
+@pytest.fixture
+def index(settings):
+    with ElasticIndex(settings) as opened:
+        opened.setup()
+        yield opened
+    _cleanup(settings)
+
+
+def _cleanup(settings: ElasticsearchSettings) -> None:
+    with Elasticsearch(settings.hosts) as client:
+        names = list(client.indices.get(index=f"{settings.index}-*", expand_wildcards="all").body)
+        if names:  # deleting by wildcard is refused (action.destructive_requires_name)
+            client.options(ignore_status=404).indices.delete(index=",".join(names))
+        client.options(ignore_status=404).indices.delete_index_template(name=settings.index)
+
+
+def make_article(article_id: str, title: str = "A title", body: str = "A body.", fetched: datetime = T0, **extra) -> EnrichedArticle:
+    return EnrichedArticle(id=article_id, title=title, body=body, fetched_at=fetched, **extra)
+
+
+def seed_article() -> EnrichedArticle:
+    """The seed article, enriched the way the gold file describes it."""
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    title, body = lines[0].strip(), "\n".join(lines[1:]).strip()
+    quote = "it remains imperative that Israel put a premium on civilian protection"
+    start = body.index(quote)
+    people = ["Antony Blinken", "David Cameron", "Kamala Harris", "Lloyd Austin", "Netanyahu"]
+    places = ["Israel", "Gaza", "Tel Aviv", "Washington", "Khan Younis"]
+    return EnrichedArticle(
+        id="seeds/000_8b8c846030eca38d.txt",
+        title=title,
+        body=body,
+        published_at=datetime(2023, 12, 7, tzinfo=timezone.utc),
+        fetched_at=T0,
+        language="en",
+        source={"connector": "files", "name": "seeds", "feed": "seeds/"},
+        entities=[Entity(name=n, label="PERSON", mentions=1, aliases=[n.split()[-1]]) for n in people]
+        + [Entity(name="Hamas", label="ORG", mentions=1)]
+        + [Entity(name=n, label="GPE", mentions=1) for n in places],
+        quotes=[Quote(text=quote, speaker="Antony Blinken", speaker_label="PERSON", start=start, end=start + len(quote))],
+        people=people,
+        organizations=["Hamas"],
+        places=places,
+        speakers=["Antony Blinken"],
+    )
+
+
+# -- setup -------------------------------------------------------------------------------------
+
+
+def test_setup_is_idempotent(settings, index):
+    again = index.setup()
+    assert all("up to date" in line for line in again), again
+    client = index.client
+    aliases = client.indices.get_alias(name=settings.index).body
+    assert list(aliases) == [f"{settings.index}-v{index.template.version}"]
+    assert aliases[f"{settings.index}-v{index.template.version}"]["aliases"][settings.index]["is_write_index"] is True
+    template = client.indices.get_index_template(name=settings.index).body["index_templates"][0]["index_template"]
+    assert template["index_patterns"] == [f"{settings.index}-*"]
+
+
+def test_a_new_mapping_version_moves_the_documents_and_the_alias(settings, index):
+    articles = [make_article(f"a{n}", title=f"Ceasefire talks {n}", fetched=T0 + timedelta(minutes=n)) for n in range(3)]
+    assert [r.status for r in index.write(articles)] == ["indexed"] * 3
+    v1 = index.template
+    mappings = dataclasses.replace(v1).mappings
+    changed = {**mappings, "properties": {**mappings["properties"], "language": {"type": "keyword", "ignore_above": 32}}}
+    v2 = dataclasses.replace(v1, version=v1.version + 1, mappings=changed)
+
+    with ElasticIndex(settings, template=v2) as upgraded:
+        lines = upgraded.setup()
+        assert any(f"copied 3 documents from {settings.index}-v{v1.version}" in line for line in lines), lines
+        assert any(f"now points at {settings.index}-v{v2.version}" in line for line in lines), lines
+        upgraded.refresh()
+        assert upgraded.count() == 3
+        assert upgraded.get("a2").title == "Ceasefire talks 2"
+        # external versions came along: a replay of an older record is still stale
+        assert upgraded.write([make_article("a2", title="older", fetched=T0)])[0].status == "stale"
+        assert all("up to date" in line for line in upgraded.setup())
+        # only the new index is behind the alias, and it is the write index
+        assert list(upgraded.client.indices.get_alias(name=settings.index).body) == [f"{settings.index}-v{v2.version}"]
+
+
+def test_a_migration_that_does_not_fit_leaves_the_alias_where_it_was(settings, index):
+    index.write([make_article("a1", language="en")])
+    v1 = index.template
+    broken = {**v1.mappings, "properties": {**v1.mappings["properties"], "language": {"type": "integer"}}}
+    v2 = dataclasses.replace(v1, version=v1.version + 1, mappings=broken)
+    with ElasticIndex(settings, template=v2) as upgraded:
+        with pytest.raises(ServiceError, match="does not fit the new mapping"):
+            upgraded.setup()
+    assert list(index.client.indices.get_alias(name=settings.index).body) == [f"{settings.index}-v{v1.version}"]
+    # writes to the old index are unblocked again
+    assert index.write([make_article("a2")])[0].status == "indexed"
+
+
+# -- writes ------------------------------------------------------------------------------------
+
+
+def test_writing_twice_leaves_one_document_per_id(index):
+    batch = [make_article("one"), make_article("two"), make_article("one")]
+    assert [r.status for r in index.write(batch)] == ["indexed", "indexed", "indexed"]
+    assert [r.status for r in index.write(batch)] == ["indexed", "indexed", "indexed"]
+    index.refresh()
+    assert index.count() == 2
+
+
+def test_an_older_version_never_overwrites_a_newer_one(index):
+    newer = make_article("story", title="Updated headline", fetched=T0 + timedelta(hours=1))
+    older = make_article("story", title="First headline", fetched=T0)
+    assert index.write([newer])[0].status == "indexed"
+    result = index.write([older])[0]
+    assert result.status == "stale" and result.ok
+    assert index.get("story").title == "Updated headline"
+
+
+def test_a_document_that_does_not_fit_the_mapping_fails_and_the_rest_are_indexed(index):
+    good = make_article("good", body="Talks resumed on Monday.")
+    bad = make_article("bad", body="x", quotes=[Quote(text="four words of quote", start=2**40, end=2**40 + 19)])
+    too_long = make_article("https://example.org/" + "x" * 600)
+    results = index.write([good, bad, too_long, make_article("also-good")])
+    assert [r.status for r in results] == ["indexed", "failed", "failed", "indexed"]
+    assert "quotes.start" in results[1].reason or "out of range" in results[1].reason, results[1].reason
+    assert "512" in results[2].reason
+    index.refresh()
+    assert index.count() == 2 and index.get("bad") is None
+
+
+# -- search ------------------------------------------------------------------------------------
+
+
+def test_write_and_search_round_trip_with_filters_and_highlights(index):
+    seed = seed_article()
+    other = make_article(
+        "other", title="Markets rally", body="Stocks rose in Washington trading as investors cheered.",
+        published_at=datetime(2024, 2, 1, tzinfo=timezone.utc), people=["Janet Yellen"], places=["Washington"],
+    )
+    assert [r.status for r in index.write([seed, other])] == ["indexed", "indexed"]
+    index.refresh()
+
+    hits = index.search(SearchQuery(text="civilian protection"))
+    assert [h.article.id for h in hits] == [seed.id]
+    assert hits[0].article == seed  # the whole EnrichedArticle comes back from _source
+    assert hits[0].score > 0
+    assert any("[civilian]" in s or "[civilians]" in s for s in hits[0].snippets), hits[0].snippets
+
+    def ids(**filters) -> list[str]:
+        return [h.article.id for h in index.search(SearchQuery(**filters))]
+
+    assert ids(person="Blinken") == [seed.id]  # a word run inside "Antony Blinken"
+    assert ids(person="antony blinken") == [seed.id]
+    assert ids(person="Blink") == []  # not a whole word
+    assert ids(place="Tel Aviv") == [seed.id]
+    assert ids(place="Washington") == ["other", seed.id]  # newest first without text
+    assert ids(speaker="Antony Blinken") == [seed.id]
+    assert ids(org="hamas") == [seed.id]
+    assert ids(text="Washington", person="Yellen") == ["other"]
+    assert ids(text="Gaza OR stocks") and set(ids(text="Gaza OR stocks")) == {seed.id, "other"}
+    assert ids(text='"premium on civilian protection"', speaker="Blinken") == [seed.id]
+    assert ids(limit=1) == ["other"]
+
+
+def test_english_stemming_matches_other_forms(index):
+    index.write([make_article("border", title="Crossing news", body="The Rafah crossing was reopened on Friday.")])
+    index.refresh()
+    hits = index.search(SearchQuery(text="reopening crossings"))
+    assert [h.article.id for h in hits] == ["border"]
+    assert "[reopened]" in hits[0].snippets[0]
+
+
+@pytest.mark.parametrize("text", ['"unbalanced', "AND OR NOT", "foo:bar~2 (baz* -qux) | \\", "title:[x TO y]", "/regex/", "???"])
+def test_user_syntax_never_raises(index, text):
+    index.write([make_article("x", body="foo bar baz")])
+    index.refresh()
+    assert isinstance(index.search(SearchQuery(text=text)), list)
+
+
+# -- an unreachable node -----------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Relay:
+    """A TCP relay to the real node that can start listening later: the node 'comes back'."""
+
+    def __init__(self, port: int, target: str) -> None:
+        host, _, target_port = target.rpartition("//")[2].partition(":")
+        self.port, self.target = port, (host, int(target_port))
+        self.server: socket.socket | None = None
+        self.closed = threading.Event()
+
+    def start(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        assert self.server is not None
+        while not self.closed.is_set():
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.closed.set()
+        if self.server is not None:
+            self.server.close()
+
+
+def test_write_keeps_retrying_while_the_node_is_unreachable_and_loses_nothing(settings, index, es_hosts):
+    port = _closed_port()
+    relay = Relay(port, es_hosts)
+    through_relay = settings.model_copy(update={"hosts": [f"http://127.0.0.1:{port}"], "request_timeout": 5})
+    articles = [make_article(f"r{n}") for n in range(20)]
+    threading.Timer(2.0, relay.start).start()
+    started = time.monotonic()
+    try:
+        with ElasticIndex(through_relay) as away:
+            results = away.write(articles, stop=threading.Event())
+    finally:
+        relay.close()
+    assert time.monotonic() - started >= 2.0
+    assert [r.status for r in results] == ["indexed"] * 20
+    index.refresh()
+    assert index.count() == 20
+
+
+def test_stop_ends_the_retries_with_service_unavailable(settings):
+    unreachable = settings.model_copy(update={"hosts": [f"http://127.0.0.1:{_closed_port()}"]})
+    stop = threading.Event()
+    threading.Timer(1.5, stop.set).start()
+    started = time.monotonic()
+    with ElasticIndex(unreachable) as away:
+        with pytest.raises(ServiceUnavailable, match="not yet indexed.*connection refused"):
+            away.write([make_article("lost?")], stop=stop)
+    assert time.monotonic() - started < 10
+
+
+def test_an_unreachable_node_is_one_clear_line(settings):
+    port = _closed_port()
+    unreachable = settings.model_copy(update={"hosts": [f"http://127.0.0.1:{port}"]})
+    with ElasticIndex(unreachable) as away:
+        for call in (away.setup, away.count, lambda: away.search(SearchQuery(text="x"))):
+            with pytest.raises(ServiceUnavailable) as raised:
+                call()
+            assert str(raised.value) == f"Elasticsearch at http://127.0.0.1:{port} is unreachable: connection refused"
+
+
+def test_search_before_setup_says_what_to_do(settings):
+    with ElasticIndex(settings) as fresh:
+        with pytest.raises(ServiceError, match="newswire setup"):
+            fresh.search(SearchQuery(text="x"))
+        with pytest.raises(ServiceError, match="newswire setup"):
+            fresh.write([make_article("a")])
