@@ -331,7 +331,6 @@ class RssConnector(Connector):
         body = max(bodies, key=len, default="")
         title_detail = entry.get("title_detail") or {"value": entry.get("title", ""), "type": "text/plain"}
         authors = [a.get("name") or a.get("email") or "" for a in entry.get("authors") or []]
-        source = Source(connector=self.type, name=self.name, feed=redact(url))
         link = entry.get("link")
         try:
             article = Article(
@@ -344,15 +343,12 @@ class RssConnector(Connector):
                 language=entry.get("language") or parsed.feed.get("language"),
                 authors=_unique(authors or [entry.get("author", "")]),
                 categories=_unique([t.get("term") or t.get("label") or "" for t in entry.get("tags") or []]),
-                source=source,
+                source=Source(connector=self.type, name=self.name, feed=redact(url)),
             )
         except ValueError as e:  # pydantic's ValidationError is a ValueError
             return [self._dead(entry_id, f"entry is not a valid article: {_one_line(e)}", entry)]
-        records: list[Record] = []
-        if self.options.fetch_full_text and article.url:
-            failure = self._full_text(article)
-            if failure is not None:
-                records.append(failure)
+        failure = self._full_text(article) if self.options.fetch_full_text and article.url else None
+        records: list[Record] = [failure] if failure is not None else []
         limit = self.context.limits.max_body_bytes
         if len(article.body.encode("utf-8")) > limit:
             return records + [self._dead(entry_id, f"body is over the limit of {limit} bytes", None)]
@@ -394,10 +390,9 @@ def _discover_feed(result: FetchResult) -> str | None:
         return None
     for link in page.iter("link"):
         kind = (link.get("type") or "").lower()
-        if "alternate" in (link.get("rel") or "").lower().split() and kind.endswith(("rss+xml", "atom+xml")):
-            href = link.get("href")
-            if href:
-                return urljoin(result.url, href)
+        rel = (link.get("rel") or "").lower().split()
+        if "alternate" in rel and kind.endswith(("rss+xml", "atom+xml")) and link.get("href"):
+            return urljoin(result.url, link.get("href"))
     return None
 
 
@@ -407,7 +402,4 @@ def _host(url: str) -> tuple[str | None, int | None]:
 
 
 def _one_line(problem: object) -> str:
-    if problem is None:
-        return ""
-    text = " ".join(str(problem).split())
-    return text[:300] or type(problem).__name__
+    return "" if problem is None else (" ".join(str(problem).split())[:300] or type(problem).__name__)
