@@ -31,6 +31,9 @@ def config_path(value: str | None) -> Path:
 
 def run_import(args: argparse.Namespace, out=sys.stdout) -> int:
     """Import, then say what was added; errors are NewswireErrors the CLI prints as one line."""
+    from pipeline.console import configure_logging
+
+    configure_logging(getattr(args, "log_level", None) or "WARNING")
     path = config_path(getattr(args, "config", None))
     created = not path.exists()
     names = import_opml(args.opml, path)
