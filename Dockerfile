@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_ROOT_USER_ACTION=ignore
 
 RUN groupadd --system --gid 10001 newswire \
- && useradd --system --uid 10001 --gid newswire --home-dir /app --no-create-home newswire
+ && useradd --system --uid 10001 --gid newswire --create-home --home-dir /home/newswire newswire
 
 WORKDIR /app
 
