@@ -222,8 +222,10 @@ class ElasticIndex:
             return writer.write(articles, stop)
 
     def _send(self, actions: list[dict[str, Any]]) -> Iterable[tuple[bool, dict[str, Any]]]:
+        # No transport-level retries here: the writer's own loop retries with backoff and
+        # looks at `stop` between attempts, so a hung node costs at most one request_timeout.
         return helpers.streaming_bulk(
-            self.client,
+            self.client.options(max_retries=0),
             actions,
             chunk_size=self.settings.bulk_max_docs,
             max_chunk_bytes=self.settings.bulk_max_bytes,

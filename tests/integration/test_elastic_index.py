@@ -129,6 +129,20 @@ def test_a_migration_that_does_not_fit_leaves_the_alias_where_it_was(settings, i
     assert index.write([make_article("a2")])[0].status == "indexed"
 
 
+def test_setup_adopts_an_index_that_squats_the_alias_name(settings, es_hosts):
+    """An index auto-created under the alias name (a write before setup) is copied and replaced by the alias."""
+    with Elasticsearch([es_hosts]) as client:
+        client.index(index=settings.index, id="early", document=make_article("early").to_dict(), refresh=True)
+    try:
+        with ElasticIndex(settings) as index:
+            lines = index.setup()
+            assert any(f"copied 1 documents from {settings.index} " in line for line in lines), lines
+            assert index.get("early").id == "early"
+            assert list(index.client.indices.get_alias(name=settings.index).body) == [f"{settings.index}-v{index.template.version}"]
+    finally:
+        _cleanup(settings)
+
+
 # -- writes ------------------------------------------------------------------------------------
 
 
