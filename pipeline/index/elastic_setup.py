@@ -2,7 +2,7 @@
 
     setup:  template `<alias>` (patterns `<alias>-*`) ─▶ index `<alias>-v<N>` ─▶ alias `<alias>` (write index)
     a new mapping version N+1:
-        create `<alias>-v<N+1>` · block writes on `-v<N>` (writers back off and retry) ·
+        create `<alias>-v<N+1>` · block writes on `-v<N>` (writers back off and retry) · refresh it ·
         copy every document client-side (scan + bulk, keeping each external version) ·
         move the alias in one atomic request · keep `-v<N>` read-only for rollback.
     A document that does not fit the new mapping stops the move: the alias stays where it
@@ -63,6 +63,8 @@ def setup_index(client: Elasticsearch, alias: str, template: IndexTemplate, chun
     for source in sources:
         _block_writes(client, source, True)
     try:
+        if sources:  # the scan sees only refreshed documents: make the last writes visible first
+            client.indices.refresh(index=",".join(sources))
         for source in sources:
             copied = copy_documents(client, source, target, chunk_docs)
             lines.append(f"copied {copied} documents from {source} to {target}")

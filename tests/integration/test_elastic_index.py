@@ -116,6 +116,36 @@ def test_a_new_mapping_version_moves_the_documents_and_the_alias(settings, index
         assert list(upgraded.client.indices.get_alias(name=settings.index).body) == [f"{settings.index}-v{v2.version}"]
 
 
+def test_writes_during_a_migration_all_end_up_behind_the_alias(settings, index):
+    """Writers see the old index's write block as retriable, back off, and land in the new index."""
+    index.write([make_article(f"before{n}") for n in range(50)])
+    v2 = dataclasses.replace(index.template, version=index.template.version + 1)
+    written: list[str] = []
+    done = threading.Event()
+
+    def keep_writing() -> None:
+        with ElasticIndex(settings) as writer:
+            batch = 0
+            while not done.is_set() or batch < 3:
+                articles = [make_article(f"during{batch}-{n}") for n in range(10)]
+                results = writer.write(articles, stop=threading.Event())
+                assert all(r.status == "indexed" for r in results), results
+                written.extend(r.article_id for r in results)
+                batch += 1
+
+    thread = threading.Thread(target=keep_writing)
+    thread.start()
+    time.sleep(0.3)
+    with ElasticIndex(settings, template=v2) as upgraded:
+        upgraded.setup()
+    done.set()
+    thread.join(60)
+    assert not thread.is_alive()
+    index.refresh()
+    assert index.count() == 50 + len(written)
+    assert list(index.client.indices.get_alias(name=settings.index).body) == [f"{settings.index}-v{v2.version}"]
+
+
 def test_a_migration_that_does_not_fit_leaves_the_alias_where_it_was(settings, index):
     index.write([make_article("a1", language="en")])
     v1 = index.template
