@@ -2,8 +2,10 @@
 
 If NEWSWIRE_KAFKA__BOOTSTRAP_SERVERS and NEWSWIRE_ELASTICSEARCH__HOSTS are both set (a docker compose
 stack, or services you started yourself), the tests use them and start nothing. Otherwise the
-session runs `scripts/services start` once, and `scripts/services stop` at the end if it was the one
-that started them. A service that cannot start fails the tests with its log tail; nothing is skipped.
+session runs `scripts/services start --lease <pid>` once (reusing a running pair) and
+`scripts/services release --lease <pid>` at the end, which stops them if no other test session
+uses them and nobody started them by hand. A service that cannot start fails the tests with its
+log tail; nothing is skipped.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ START_TIMEOUT = float(os.environ.get("TEST_SERVICES_START_TIMEOUT", "1200"))
 class Services:
     kafka_bootstrap: str
     es_hosts: str
-    started_here: bool
+    leased: bool
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -51,7 +53,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _run_services(command: str, timeout: float) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
-            [sys.executable, str(SERVICES), command],
+            [sys.executable, str(SERVICES), command, "--lease", str(os.getpid())],
             cwd=REPO,
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -75,16 +77,14 @@ def _parse_addresses(stdout: str) -> dict[str, str]:
 def _start() -> Services:
     env_kafka, env_es = os.environ.get(KAFKA_ENV), os.environ.get(ES_ENV)
     if env_kafka and env_es:
-        return Services(env_kafka.split(",")[0].strip(), env_es.split(",")[0].strip(), started_here=False)
-    # Services someone started by hand stay up after the session; only ours are stopped.
-    already_running = _run_services("status", 60).returncode == 0
+        return Services(env_kafka.split(",")[0].strip(), env_es.split(",")[0].strip(), leased=False)
     result = _run_services("start", START_TIMEOUT)
     if result.returncode != 0:
         pytest.fail(f"scripts/services start failed (exit {result.returncode}):\n{result.stderr}", pytrace=False)
     addresses = _parse_addresses(result.stdout)
     if set(addresses) != {KAFKA_ENV, ES_ENV}:
         pytest.fail(f"scripts/services start printed no addresses:\n{result.stdout}\n{result.stderr}", pytrace=False)
-    return Services(addresses[KAFKA_ENV], addresses[ES_ENV], started_here=not already_running)
+    return Services(addresses[KAFKA_ENV], addresses[ES_ENV], leased=True)
 
 
 @pytest.fixture(scope="session")
@@ -93,10 +93,10 @@ def services() -> Iterator[Services]:
     try:
         yield running
     finally:
-        if running.started_here:
-            result = _run_services("stop", 120)
+        if running.leased:
+            result = _run_services("release", 120)
             if result.returncode != 0:
-                print(f"scripts/services stop failed:\n{result.stderr}", file=sys.stderr)
+                print(f"scripts/services release failed:\n{result.stderr}", file=sys.stderr)
 
 
 @pytest.fixture(scope="session")

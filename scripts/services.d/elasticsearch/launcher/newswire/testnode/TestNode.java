@@ -52,6 +52,9 @@ public final class TestNode {
             // A nearly full disk on a developer machine must not turn the test indices read-only.
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
             .put("logger.level", "INFO")
+            // libvec/libzstd are not on Maven Central: the node runs without native methods. Keep the
+            // one-line notice out of the log as a stack trace (docs/test-services.md says so).
+            .put("logger.org.elasticsearch.nativeaccess", "ERROR")
             .build();
         Files.createDirectories(home.resolve("config"));
 
