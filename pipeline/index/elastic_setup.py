@@ -19,8 +19,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from elasticsearch import Elasticsearch, NotFoundError, helpers
-from elasticsearch import BadRequestError
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
 
 from pipeline.errors import ServiceError
 from pipeline.index.elastic_template import IndexTemplate, index_name, mapping_version_of

@@ -18,7 +18,6 @@ from elasticsearch import Elasticsearch
 from pipeline.article import EnrichedArticle, Entity, Quote
 from pipeline.errors import ServiceError, ServiceUnavailable
 from pipeline.index.elastic import ElasticIndex
-from pipeline.index.elastic_template import load_template
 from pipeline.search import SearchQuery
 from pipeline.settings import ElasticsearchSettings
 
@@ -98,7 +97,7 @@ def test_a_new_mapping_version_moves_the_documents_and_the_alias(settings, index
     articles = [make_article(f"a{n}", title=f"Ceasefire talks {n}", fetched=T0 + timedelta(minutes=n)) for n in range(3)]
     assert [r.status for r in index.write(articles)] == ["indexed"] * 3
     v1 = index.template
-    mappings = dataclasses.replace(v1).mappings
+    mappings = v1.mappings
     changed = {**mappings, "properties": {**mappings["properties"], "language": {"type": "keyword", "ignore_above": 32}}}
     v2 = dataclasses.replace(v1, version=v1.version + 1, mappings=changed)
 
