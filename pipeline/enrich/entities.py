@@ -1,0 +1,377 @@
+"""Entities of one article: spaCy's mentions cleaned, merged into real-world entities, labelled.
+
+Cleaning strips determiners, titles ("Dr.", "Prime Minister") and possessives ("Tel Aviv's"),
+and drops fragments of titles ("State" in "Secretary of State"). Merging puts a surname with
+the full name it belongs to ("Blinken" -> "Antony Blinken") and an acronym with its expansion
+("World Health Organization (WHO)"). An entity's label is its mentions' majority after a few
+context cues ("east of Khan Younis" is a place, whatever the model said).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pipeline.enrich.names import (
+    ACRONYM_STOPWORDS,
+    CANONICAL_NAMES,
+    DEPARTMENT_WORDS,
+    DIRECTION_WORDS,
+    ENTITY_LABELS,
+    PLACE_LABELS,
+    PLACE_NOUNS,
+    TITLE_HEADS,
+    TITLE_WORDS,
+    gender_of_first_name,
+    gender_of_title,
+)
+from pipeline.enrich.segments import Segment
+
+__all__ = ["Mention", "EntityCluster", "EntityIndex", "build_entity_index", "normalize_name"]
+
+_POSSESSIVES = {"'s", "’s", "'", "’", "s'", "s’"}
+_DETERMINERS = {"the", "a", "an", "this", "that"}
+_ACRONYM_RE = re.compile(r"^(?:[A-Z]\.?){2,6}$")
+_SUBJECT_DEPS = {"nsubj", "nsubjpass"}
+
+
+def normalize_name(text: str) -> str:
+    """Key under which two surface forms count as the same name."""
+    text = text.replace("’", "'").replace("‘", "'")
+    text = re.sub(r"\s+", " ", text).strip().casefold()
+    if text.startswith("the "):
+        text = text[4:]
+    return text
+
+
+@dataclass
+class Mention:
+    """One cleaned entity mention; `start`/`end` are body positions (negative in the title)."""
+
+    start: int
+    end: int
+    text: str
+    label: str
+    segment: int
+    first_token: int
+    last_token: int  # exclusive
+    is_subject: bool
+    titles: tuple[str, ...] = ()
+
+
+@dataclass
+class EntityCluster:
+    """One real-world entity of the article and all of its mentions."""
+
+    number: int
+    mentions: list[Mention] = field(default_factory=list)
+    name: str = ""
+    label: str = ""
+    aliases: list[str] = field(default_factory=list)
+    titles: set[str] = field(default_factory=set)
+    gender: str | None = None
+
+    @property
+    def first_start(self) -> int:
+        return min(m.start for m in self.mentions)
+
+    def label_votes(self) -> Counter[str]:
+        return Counter(m.label for m in self.mentions)
+
+
+class EntityIndex:
+    """The entities of one article and lookups from tokens and names to them."""
+
+    def __init__(self) -> None:
+        self.clusters: list[EntityCluster] = []
+        self._by_token: dict[tuple[int, int], EntityCluster] = {}
+        self._by_alias: dict[str, EntityCluster] = {}
+
+    def at_token(self, segment: int, token: int) -> EntityCluster | None:
+        return self._by_token.get((segment, token))
+
+    def by_name(self, text: str) -> EntityCluster | None:
+        return self._by_alias.get(normalize_name(text))
+
+    def add(self, cluster: EntityCluster) -> None:
+        self.clusters.append(cluster)
+        self._register(cluster)
+
+    def _register(self, cluster: EntityCluster) -> None:
+        for mention in cluster.mentions:
+            for token in range(mention.first_token, mention.last_token):
+                self._by_token[(mention.segment, token)] = cluster
+        for alias in [cluster.name, *cluster.aliases]:
+            self._by_alias.setdefault(normalize_name(alias), cluster)
+        if cluster.label == "PERSON" and " " in cluster.name:
+            self._by_alias.setdefault(normalize_name(cluster.name.split()[-1]), cluster)
+
+    def reindex(self) -> None:
+        self._by_token.clear()
+        self._by_alias.clear()
+        for cluster in self.clusters:
+            self._register(cluster)
+
+
+def _clean(segment: Segment, span) -> Mention | None:
+    """The mention of a spaCy entity span with determiners, titles and possessives removed."""
+    label = span.label_
+    if label not in ENTITY_LABELS:
+        return None
+    doc = segment.doc
+    first, last = span.start, span.end
+    for index in range(first, last):
+        if "\n" in doc[index].text or "\n" in doc[index].whitespace_ or doc[index].is_space:
+            if index > first and "\n" in doc[index].whitespace_:
+                last = index + 1
+            else:
+                last = index
+            break
+    while first < last and (doc[first].lower_ in _DETERMINERS or doc[first].is_punct):
+        first += 1
+    while last > first and (doc[last - 1].lower_ in _POSSESSIVES or doc[last - 1].is_punct):
+        last -= 1
+    titles: list[str] = []
+    if label == "PERSON":
+        while last - first > 1 and _is_title(doc[first]):
+            titles.append(doc[first].lower_.rstrip("."))
+            first += 1
+        back = span.start - 1
+        while back >= 0 and back >= span.start - 4 and _is_title(doc[back]) and doc[back].text[:1].isupper():
+            titles.append(doc[back].lower_.rstrip("."))
+            back -= 1
+    if first >= last:
+        return None
+    text = doc[first:last].text.strip()
+    if len(text) < 2 or not any(ch.isalpha() for ch in text) or not any(ch.isupper() for ch in text):
+        return None
+    if label != "PERSON" and _is_title_fragment(doc, first, last):
+        return None
+    if label == "PERSON" and _place_context(doc, first, last):
+        label = "GPE"
+    start = segment.body_pos(doc[first].idx)
+    end = segment.body_pos(doc[last - 1].idx + len(doc[last - 1].text))
+    is_subject = any(doc[i].dep_ in _SUBJECT_DEPS for i in range(first, last))
+    return Mention(start, end, text, label, segment.number, first, last, is_subject, tuple(titles))
+
+
+def _is_title(token) -> bool:
+    return token.lower_.rstrip(".") in TITLE_WORDS
+
+
+def _is_title_fragment(doc, first: int, last: int) -> bool:
+    """'State' in 'Secretary of State', 'Defense' in 'Defense Secretary'."""
+    if not all(doc[i].text in DEPARTMENT_WORDS for i in range(first, last)):
+        return False
+    if last < len(doc) and doc[last].lower_ in TITLE_HEADS:
+        return True
+    if first >= 2 and doc[first - 1].lower_ in {"of", "for"} and doc[first - 2].lower_ in TITLE_HEADS:
+        return True
+    return False
+
+
+def _place_context(doc, first: int, last: int) -> bool:
+    """A 'person' that sits where places sit: 'east of X', 'near X', 'X, the largest city'."""
+    if first >= 1 and doc[first - 1].lower_ in {"near", "outside", "toward", "towards"}:
+        return True
+    if first >= 2 and doc[first - 1].lower_ == "of" and doc[first - 2].lower_ in DIRECTION_WORDS:
+        return True
+    if last < len(doc) and doc[last].text == ",":
+        for index in range(last + 1, min(last + 7, len(doc))):
+            token = doc[index]
+            if token.is_punct and token.text != "'s":
+                break
+            if token.lower_ in PLACE_NOUNS and token.pos_ == "NOUN":
+                return True
+    return False
+
+
+def _initials(text: str) -> str:
+    words = re.split(r"[\s\-]+", text)
+    return "".join(w[0] for w in words if w and w.lower() not in ACRONYM_STOPWORDS and w[0].isalpha()).upper()
+
+
+def _majority_label(cluster: EntityCluster) -> str:
+    votes = cluster.label_votes()
+    place_votes = sum(votes[label] for label in PLACE_LABELS)
+    best_count = max(max(votes.values()), place_votes)
+    longest = max(cluster.mentions, key=lambda m: (len(m.text.split()), -m.start))
+    if votes.get(longest.label, 0) == best_count or (
+        longest.label in PLACE_LABELS and place_votes == best_count
+    ):
+        label = longest.label
+    else:
+        label = max(votes, key=lambda k: (votes[k], -min(m.start for m in cluster.mentions if m.label == k)))
+    if label not in PLACE_LABELS and place_votes > votes.get(label, 0):
+        label = max(PLACE_LABELS, key=lambda k: votes.get(k, 0))
+    return label
+
+
+def _canonical_name(cluster: EntityCluster) -> str:
+    for mention in cluster.mentions:
+        canonical = CANONICAL_NAMES.get(normalize_name(mention.text).replace("the ", "", 1))
+        if canonical:
+            return canonical
+    forms = Counter(m.text for m in cluster.mentions)
+    first_seen = {}
+    for mention in sorted(cluster.mentions, key=lambda m: m.start):
+        first_seen.setdefault(mention.text, mention.start)
+    multi = [f for f in forms if len(f.split()) > 1 and not _ACRONYM_RE.match(f)]
+    pool = multi or list(forms)
+    return max(pool, key=lambda f: (forms[f], len(f), -first_seen[f]))
+
+
+def _merge(into: EntityCluster, other: EntityCluster) -> None:
+    into.mentions.extend(other.mentions)
+    into.titles |= other.titles
+
+
+def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
+    """Clean, merge and label the entities spaCy found in the article's segments."""
+    groups: dict[str, EntityCluster] = {}
+    acronyms: list[tuple[Mention, str]] = []
+    for segment in segments:
+        for span in segment.doc.ents:
+            mention = _clean(segment, span)
+            if mention is None:
+                continue
+            key = normalize_name(mention.text)
+            key = normalize_name(CANONICAL_NAMES.get(key, key))
+            cluster = groups.setdefault(key, EntityCluster(number=len(groups)))
+            cluster.mentions.append(mention)
+            cluster.titles.update(mention.titles)
+            acronym = _parenthesised_acronym(segment, mention)
+            if acronym:
+                acronyms.append((mention, acronym))
+
+    clusters = list(groups.values())
+    for cluster in clusters:
+        cluster.label = _majority_label(cluster)
+    clusters = _merge_acronyms(clusters, acronyms, groups)
+    clusters = _merge_surnames(clusters)
+
+    index = EntityIndex()
+    for cluster in clusters:
+        _finish(cluster)
+        index.add(cluster)
+    _count_untagged(index, segments)
+    for cluster in index.clusters:
+        _finish(cluster)
+    index.clusters.sort(key=lambda c: c.first_start)
+    index.reindex()
+    return index
+
+
+def _finish(cluster: EntityCluster) -> None:
+    cluster.mentions.sort(key=lambda m: m.start)
+    cluster.label = _majority_label(cluster)
+    cluster.name = _canonical_name(cluster)
+    seen: dict[str, None] = {}
+    for mention in cluster.mentions:
+        seen.setdefault(mention.text, None)
+    cluster.aliases = list(seen)
+    if cluster.label == "PERSON":
+        gender = None
+        for title in cluster.titles:
+            gender = gender or gender_of_title(title)
+        cluster.gender = gender or gender_of_first_name(cluster.name.split()[0])
+
+
+def _parenthesised_acronym(segment: Segment, mention: Mention) -> str | None:
+    doc, after = segment.doc, mention.last_token
+    if after + 2 < len(doc) and doc[after].text == "(" and doc[after + 2].text == ")":
+        candidate = doc[after + 1].text
+        if _ACRONYM_RE.match(candidate):
+            return candidate
+    return None
+
+
+def _merge_acronyms(
+    clusters: list[EntityCluster], acronyms: list[tuple[Mention, str]], groups: dict[str, EntityCluster]
+) -> list[EntityCluster]:
+    expansion: dict[str, EntityCluster] = {}
+    owner = {id(m): c for c in clusters for m in c.mentions}
+    for mention, acronym in acronyms:
+        cluster = owner[id(mention)]
+        expansion.setdefault(acronym.replace(".", ""), cluster)
+        cluster.titles.add(f"acronym:{acronym}")
+    for cluster in clusters:
+        if cluster.label == "PERSON" or len(cluster.mentions[0].text.split()) < 2:
+            continue
+        initials = _initials(cluster.mentions[0].text)
+        if len(initials) >= 2:
+            expansion.setdefault(initials, cluster)
+    merged: list[EntityCluster] = []
+    for cluster in clusters:
+        text = cluster.mentions[0].text
+        target = expansion.get(text.replace(".", "")) if _ACRONYM_RE.match(text) else None
+        if target is not None and target is not cluster:
+            _merge(target, cluster)
+            continue
+        merged.append(cluster)
+    return merged
+
+
+def _merge_surnames(clusters: list[EntityCluster]) -> list[EntityCluster]:
+    """Merge short forms ("Blinken") into the full name they end ("Antony Blinken")."""
+    full_names = [c for c in clusters if c.label == "PERSON" and any(len(m.text.split()) > 1 for m in c.mentions)]
+    by_suffix: dict[tuple[str, ...], list[EntityCluster]] = {}
+    for full in full_names:
+        for form in {m.text for m in full.mentions}:
+            words = tuple(form.split())
+            for size in range(1, len(words)):
+                owners = by_suffix.setdefault(words[-size:], [])
+                if full not in owners:
+                    owners.append(full)
+    is_full = {id(c) for c in full_names}
+    kept: list[EntityCluster] = []
+    for cluster in clusters:
+        words = tuple(cluster.mentions[0].text.split())
+        candidates = [f for f in by_suffix.get(words, []) if f is not cluster]
+        if id(cluster) in is_full or len(words) > 2 or not candidates or not _person_like(cluster):
+            kept.append(cluster)
+            continue
+        first = cluster.first_start
+        before = [f for f in candidates if f.first_start <= first]
+        target = max(before, key=lambda f: f.first_start) if before else min(candidates, key=lambda f: f.first_start)
+        _merge(target, cluster)
+    return kept
+
+
+def _person_like(cluster: EntityCluster) -> bool:
+    """A short form that may be a surname: mostly tagged PERSON, an ORG, or a subject."""
+    votes = cluster.label_votes()
+    return (
+        votes.get("PERSON", 0) * 2 >= sum(votes.values())
+        or cluster.label == "ORG"
+        or any(m.is_subject for m in cluster.mentions)
+    )
+
+
+def _count_untagged(index: EntityIndex, segments: list[Segment]) -> None:
+    """Count surnames and acronyms the model did not tag as mentions of their entity."""
+    single: dict[str, EntityCluster] = {}
+    for cluster in index.clusters:
+        for alias in cluster.aliases:
+            if " " not in alias and (cluster.label == "PERSON" or _ACRONYM_RE.match(alias)):
+                single.setdefault(alias, cluster)
+        if cluster.label == "PERSON" and " " in cluster.name:
+            single.setdefault(cluster.name.split()[-1], cluster)
+        for title in cluster.titles:
+            if title.startswith("acronym:"):
+                single.setdefault(title.split(":", 1)[1], cluster)
+    if not single:
+        return
+    for segment in segments:
+        for token in segment.doc:
+            cluster = single.get(token.text)
+            if cluster is None or index.at_token(segment.number, token.i) is not None:
+                continue
+            if token.pos_ != "PROPN" and not _ACRONYM_RE.match(token.text):
+                continue
+            start = segment.body_pos(token.idx)
+            mention = Mention(start, start + len(token.text), token.text, cluster.label, segment.number,
+                              token.i, token.i + 1, token.dep_ in _SUBJECT_DEPS)
+            cluster.mentions.append(mention)
+            index._by_token[(segment.number, token.i)] = cluster

@@ -1,0 +1,135 @@
+"""Word lists for cleaning entity mentions: titles, department fragments, place cues, genders."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ENTITY_LABELS",
+    "PLACE_LABELS",
+    "TITLE_WORDS",
+    "DEPARTMENT_WORDS",
+    "TITLE_HEADS",
+    "CANONICAL_NAMES",
+    "DIRECTION_WORDS",
+    "PLACE_NOUNS",
+    "ORG_NOUNS",
+    "ACRONYM_STOPWORDS",
+    "gender_of_title",
+    "gender_of_first_name",
+]
+
+# spaCy labels that name a real-world thing; dates, numbers and amounts are not entities here.
+ENTITY_LABELS = frozenset(
+    {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE"}
+)
+PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+
+# Words that may precede a name as a title or office ("Prime Minister", "Dr.", "Defense Secretary").
+TITLE_WORDS = frozenset(
+    """
+    mr mrs ms miss mx dr prof professor sir dame lord lady rev reverend father sister brother sheikh
+    president vice prime minister secretary senator sen rep representative congressman congresswoman
+    gov governor general gen lt lieutenant col colonel maj major capt captain sgt sergeant admiral adm
+    chancellor king queen prince princess pope judge justice chief commissioner mayor ambassador
+    deputy chairman chairwoman chairperson chair ceo cfo coo director spokesman spokeswoman spokesperson
+    premier speaker leader archbishop bishop cardinal imam rabbi coach manager inspector detective
+    superintendent officer constable agent attorney prosecutor councillor councilor councilman
+    councilwoman assemblyman assemblywoman mp mep minister-president secretary-general
+    foreign defense defence home health finance interior state treasury justice energy trade
+    commerce education labor labour agriculture transport transportation environment culture
+    homeland security economy u.s. us uk u.k. british american former acting senior interim
+    opposition army navy military white house
+    of the for
+    """.split()
+)
+# Words that, alone, are a fragment of a title or department ("State" in "Secretary of State").
+DEPARTMENT_WORDS = frozenset(
+    """
+    State Defense Defence Foreign Home Interior Health Treasury Justice Finance Energy Commerce
+    Education Labor Labour Agriculture Transportation Transport Homeland Security Environment Trade
+    Culture Economy Economic Affairs Development Housing Veterans Immigration War Navy Army
+    """.split()
+)
+# The office word that follows or governs a department fragment.
+TITLE_HEADS = frozenset(
+    {"secretary", "minister", "ministry", "department", "secretariat", "committee", "spokesman",
+     "spokeswoman", "spokesperson", "official", "officials", "chief", "adviser", "advisor", "office"}
+)
+
+CANONICAL_NAMES = {
+    "us": "United States", "u.s.": "United States", "u.s": "United States", "usa": "United States",
+    "u.s.a.": "United States", "united states": "United States",
+    "united states of america": "United States",
+    "uk": "United Kingdom", "u.k.": "United Kingdom", "united kingdom": "United Kingdom",
+    "un": "United Nations", "u.n.": "United Nations", "united nations": "United Nations",
+    "eu": "European Union", "european union": "European Union",
+}
+
+DIRECTION_WORDS = frozenset(
+    """north south east west northeast northwest southeast southwest northern southern eastern
+    western central outskirts city town village province region district suburbs heart""".split()
+)
+PLACE_NOUNS = frozenset(
+    """city town village capital province region district state country camp neighbourhood
+    neighborhood area port island county municipality enclave territory border hub""".split()
+)
+# Common nouns that stand for an organisation in "the ministry said".
+ORG_NOUNS = frozenset(
+    """ministry department company firm group agency organization organisation government court
+    police army military party union council committee commission bank university hospital office
+    authority board campaign team club network newspaper broadcaster regulator militia movement
+    administration embassy foundation charity institute center centre service airline carrier
+    retailer maker manufacturer startup insurer operator utility federation association league
+    school station force""".split()
+)
+ACRONYM_STOPWORDS = frozenset({"of", "the", "and", "for", "on", "in", "de", "du", "des", "la", "le", "&", "to", "at"})
+
+_MALE_TITLES = frozenset({"mr", "sir", "lord", "king", "prince", "father", "brother", "congressman",
+                          "chairman", "spokesman", "councilman", "assemblyman"})
+_FEMALE_TITLES = frozenset({"mrs", "ms", "miss", "dame", "lady", "queen", "princess", "sister",
+                            "congresswoman", "chairwoman", "spokeswoman", "councilwoman", "assemblywoman"})
+
+_MALE_NAMES = frozenset(
+    """john james robert michael william david richard joseph thomas charles christopher daniel
+    matthew anthony antony mark donald steven paul andrew joshua kenneth kevin brian george timothy
+    ronald edward jason jeffrey ryan jacob gary nicholas eric jonathan stephen larry justin scott
+    brandon benjamin samuel gregory alexander frank patrick raymond jack dennis jerry tyler aaron
+    jose adam henry nathan douglas zachary peter kyle walter ethan jeremy harold keith christian
+    roger noah gerald carl terry sean austin arthur lawrence jesse dylan bryan joe jordan billy
+    bruce albert willie gabriel logan alan juan wayne roy ralph randy eugene vincent russell elijah
+    louis bobby philip johnny lloyd boris emmanuel olaf vladimir xi narendra benjamin recep
+    volodymyr keir rishi justin mohammed muhammad ahmed ali omar hassan ivan sergei dmitry luis
+    carlos pedro miguel marco luca giorgio pierre jean francois hans klaus tomas pavel piotr
+    liam oliver elias felix hugo oscar leo max theo tobias jonas mateo diego rafael""".split()
+)
+_FEMALE_NAMES = frozenset(
+    """mary patricia jennifer linda elizabeth barbara susan jessica sarah karen nancy lisa betty
+    margaret sandra ashley kimberly emily donna michelle dorothy carol amanda melissa deborah
+    stephanie rebecca sharon laura cynthia kathleen amy shirley angela helen anna brenda pamela
+    nicole emma samantha katherine christine debra rachel catherine carolyn janet ruth maria heather
+    diane virginia julie joyce victoria olivia kelly christina lauren joan evelyn judith megan
+    cheryl andrea hannah martha jacqueline frances gloria ann teresa kathryn sara janice jean alice
+    madison doris abigail julia judy grace denise amber marilyn beverly danielle theresa sophia
+    marie diana brittany natalie isabella charlotte rose alexis kayla kamala hillary nancy angela
+    ursula giorgia jacinda theresa liz kemi yvette priya aisha fatima leila layla sofia elena
+    irina olga natalia anastasia ana lucia carmen ingrid astrid greta freya clara lea chloe
+    camille amelie nadia mariam sabine marta agnieszka""".split()
+)
+
+
+def gender_of_title(word: str) -> str | None:
+    """'m', 'f' or None for a title word such as 'Mr.' or 'Queen'."""
+    word = word.lower().rstrip(".")
+    if word in _MALE_TITLES:
+        return "m"
+    if word in _FEMALE_TITLES:
+        return "f"
+    return None
+
+
+def gender_of_first_name(word: str) -> str | None:
+    """'m', 'f' or None for a common first name; unknown and ambiguous names give None."""
+    word = word.lower()
+    male, female = word in _MALE_NAMES, word in _FEMALE_NAMES
+    if male == female:
+        return None
+    return "m" if male else "f"

