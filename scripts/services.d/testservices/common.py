@@ -156,18 +156,21 @@ def alive(pid: int, marker: str) -> bool:
     """True if `pid` runs and is ours: its command line contains `marker` (guards against pid reuse)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+    except (ProcessLookupError, PermissionError):
         return False
     _reap(pid)
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists():
-        try:
-            return marker in cmdline.read_bytes().decode("utf-8", "replace")
-        except OSError:
-            return False
-    return True
+    if not Path("/proc/self").exists():
+        return True  # no procfs: signal 0 is all we can know
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, IndexError):
+        return False
+    if state in ("Z", "X"):
+        return False
+    # The command line reads empty for a moment while a process execs or maps its memory (a starting
+    # JVM does): that is still our process, not a stranger that took its pid.
+    return not cmdline or marker.encode() in cmdline
 
 
 def _reap(pid: int) -> None:

@@ -58,7 +58,9 @@ def prepare(jdk: Jdk, lib: Path, workdir: Path, port: int, controller_port: int)
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "server.properties"
     config.write_text(_properties(port, controller_port, data))
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = "-"
+    while cluster_id.startswith("-"):  # as Kafka's own Uuid.randomUuid(): never looks like an option
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     log = workdir / "format.log"
     command = [str(jdk.java), "-Xmx256m", "-cp", str(lib / "*"), "kafka.tools.StorageTool",
                "format", "-t", cluster_id, "-c", str(config)]
