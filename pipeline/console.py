@@ -16,9 +16,21 @@ __all__ = ["configure_logging", "stderr", "render_hits"]
 stderr = Console(stderr=True, highlight=False)
 
 
+class _OneLine(logging.Filter):
+    """Client libraries log their connection trouble with tracebacks; keep their one-line message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(("pipeline", "connectors", "newswire")):
+            record.exc_info = None
+            record.exc_text = None
+            record.stack_info = None
+        return True
+
+
 def configure_logging(level: str = "WARNING", *, worker: bool = False) -> None:
     """Interactive commands print `newswire: message` lines; workers print timestamped key=value lines."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_OneLine())
     if worker:
         handler.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
     else:

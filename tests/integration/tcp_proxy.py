@@ -62,6 +62,10 @@ class TcpProxy:
     def outage(self) -> None:
         """Stop listening and cut every open connection: the service is gone."""
         if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone does not
+            except OSError:
+                pass
             self._listener.close()
             self._listener = None
         with self._lock:
