@@ -1,0 +1,1 @@
+"""Evaluation of the enrichment stage against hand-labelled news articles."""
