@@ -1,6 +1,8 @@
 """The files connector: a file or a folder (recursively) of .txt, .md, .json, .jsonl and .html articles.
 
-Ids are `<name>/<path under the root>` (a JSON article keeps its own `id`). The
+Ids are `<name>/<path under the root>` (a JSON article keeps its own `id`). A text
+file's `published_at` is a date line near its top, else the file's modification time
+(an HTML file's comes from its metadata, with the same fallback). The
 checkpoint maps each path to its content hash: an unchanged file is not read again,
 a changed one is re-read under the same id. Binary, empty, undecodable or oversized
 files become a dead letter with a one-line reason; nothing here raises for bad input.
@@ -12,16 +14,18 @@ import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+from dateutil import parser as date_parser
 from pydantic import ValidationError
 
 from connectors.base import Connector, ConnectorOptions, Record
 from connectors.html import extract_page
 from connectors.registry import register
-from pipeline.article import Article, Source, describe_validation_error
+from pipeline.article import Article, Source, describe_validation_error, fit_id
 from pipeline.deadletter import DeadLetter
 from pipeline.errors import ConfigError, SourceRejected
 
@@ -47,6 +51,26 @@ def _decode(raw: bytes) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise SourceRejected(f"not UTF-8 text (bad byte at offset {e.start})") from None
+
+
+_YEAR = re.compile(r"\b(19|20)\d{2}\b")
+
+
+def _date_line(body: str) -> datetime | None:
+    """A line near the top that is only a date ("07 December, 2023"), as news pages saved to text often have."""
+    for line in [line.strip() for line in body.splitlines() if line.strip()][:6]:
+        if len(line) > 40 or not _YEAR.search(line):
+            continue
+        try:
+            moment = date_parser.parse(line, fuzzy=False)
+        except (ValueError, OverflowError):
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return None
+
+
+def _modified(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
 
 
 def _split_title(text: str, markdown: bool) -> tuple[str, str]:
@@ -141,7 +165,7 @@ class FilesConnector(Connector):
         limit = self.context.limits.max_body_bytes
         if len(body.encode("utf-8")) > limit:
             return self._dead(relative, f"body is over the limit of {limit} bytes")
-        fields.setdefault("id", f"{self.name}/{relative}")
+        fields.setdefault("id", fit_id(f"{self.name}/{relative}"))
         fields.setdefault("fetched_at", datetime.now(timezone.utc))
         fields.setdefault("source", Source(connector=self.type, name=self.name, feed=relative))
         return Article(**fields)
@@ -152,13 +176,14 @@ class FilesConnector(Connector):
             title, body = _split_title(text, markdown=suffix != ".txt")
             if not body:
                 raise SourceRejected("no body after the title line")
-            yield self._article(relative, title=title, body=body)
+            published = _date_line(body) or _modified(path)
+            yield self._article(relative, title=title, body=body, published_at=published)
         elif suffix in HTML_SUFFIXES:
             page = extract_page(text)
             if page is None:
                 raise SourceRejected("no article text found in the HTML")
             yield self._article(
-                relative, title=page.title, body=page.text, url=page.url, published_at=page.published_at,
+                relative, title=page.title, body=page.text, url=page.url, published_at=page.published_at or _modified(path),
                 authors=page.authors, language=page.language, categories=page.categories,
             )
         elif suffix == ".json":
@@ -184,7 +209,7 @@ class FilesConnector(Connector):
         if not isinstance(obj, dict):
             return self._dead(relative + where, f"expected a JSON object, got {type(obj).__name__}", raw)
         fields = dict(obj)
-        fields.setdefault("id", fields.get("url") or f"{self.name}/{relative}{where}")
+        fields.setdefault("id", fit_id(fields.get("url") or f"{self.name}/{relative}{where}"))
         fields.setdefault("source", {"connector": self.type, "name": self.name, "feed": relative})
         try:
             article = Article.model_validate(fields)

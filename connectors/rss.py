@@ -33,7 +33,7 @@ from connectors.base import Connector, ConnectorOptions, Record
 from connectors.html import extract_page
 from connectors.http import Fetcher, FetchResult, Throttled, backoff_delay, check_url, redact
 from connectors.registry import register
-from pipeline.article import Article, Source
+from pipeline.article import Article, Source, fit_id
 from pipeline.deadletter import DeadLetter
 from pipeline.errors import SourceError, SourceRejected
 
@@ -313,6 +313,9 @@ class RssConnector(Connector):
         self.checkpoint.stage("seen", dict(seen))
 
     def _entry_id(self, entry: Any, url: str) -> str:
+        return fit_id(self._raw_entry_id(entry, url))
+
+    def _raw_entry_id(self, entry: Any, url: str) -> str:
         guid = (entry.get("id") or "").strip()
         if guid:
             scheme = urlsplit(guid).scheme

@@ -6,6 +6,7 @@ the file's path under its root): it is the Kafka key and the Elasticsearch `_id`
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -16,6 +17,8 @@ from pipeline.errors import InvalidArticle
 
 __all__ = [
     "SCHEMA_VERSION",
+    "MAX_ID_BYTES",
+    "fit_id",
     "Source",
     "Article",
     "Entity",
@@ -27,6 +30,16 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+MAX_ID_BYTES = 512  # Elasticsearch's limit on `_id`
+
+
+def fit_id(candidate: str) -> str:
+    """`candidate` if it fits as an id; else its start plus a hash of the whole, so it stays stable and unique."""
+    if len(candidate.encode("utf-8")) <= MAX_ID_BYTES:
+        return candidate
+    digest = hashlib.sha256(candidate.encode("utf-8")).hexdigest()
+    head = candidate.encode("utf-8")[: MAX_ID_BYTES - 80].decode("utf-8", "ignore")
+    return f"{head}#sha256:{digest}"
 
 
 class Source(BaseModel):
@@ -44,7 +57,7 @@ class Article(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
 
-    id: str = Field(min_length=1, max_length=2048)
+    id: str = Field(min_length=1)
     title: str
     body: str
     url: str | None = None
@@ -61,6 +74,8 @@ class Article(BaseModel):
     def _id_not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be blank")
+        if len(value.encode("utf-8")) > MAX_ID_BYTES:
+            raise ValueError(f"longer than {MAX_ID_BYTES} bytes")
         return value
 
     @field_validator("published_at", "fetched_at")

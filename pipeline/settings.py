@@ -66,6 +66,7 @@ class ElasticsearchSettings(_Section):
 
     hosts: list[str] | None = None
     index: str = "news-articles"
+    template: Path = Path("config/elasticsearch/news-articles.template.json")
     username: str | None = None
     password: SecretStr | None = None
     api_key: SecretStr | None = None

@@ -180,7 +180,10 @@ class ElasticIndex:
     @property
     def template(self) -> IndexTemplate:
         if self._template is None:
-            self._template = load_template()
+            # The configured file (relative to the working directory, as in the container's /app);
+            # from a source checkout run elsewhere, the checkout's own copy.
+            configured = self.settings.template
+            self._template = load_template(configured if configured.is_file() else None)
         return self._template
 
     @contextmanager

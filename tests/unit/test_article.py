@@ -47,3 +47,15 @@ def test_enriched_article_checks_quote_and_entity_shapes():
         parse_enriched({**good, "quotes": [{"text": "b", "start": 0, "end": 1, "speaker_label": "GPE"}]})
     with pytest.raises(InvalidArticle, match="mentions"):
         parse_enriched({**good, "entities": [{"name": "A", "label": "PERSON", "mentions": 0}]})
+
+
+def test_ids_fit_elasticsearch_and_fit_id_keeps_long_ones_stable_and_distinct():
+    from pipeline.article import MAX_ID_BYTES, fit_id
+
+    with pytest.raises(InvalidArticle, match="longer than 512 bytes"):
+        parse_article({"id": "x" * 513, "title": "", "body": "b"})
+    long_a, long_b = "https://example.org/" + "a" * 600, "https://example.org/" + "a" * 599 + "b"
+    assert fit_id("short") == "short"
+    assert fit_id(long_a) == fit_id(long_a) != fit_id(long_b)
+    assert len(fit_id(long_a).encode()) <= MAX_ID_BYTES
+    assert parse_article({"id": fit_id("é" * 600), "title": "", "body": "b"})

@@ -168,14 +168,6 @@ def test_a_request_refused_as_a_whole_is_split_to_find_the_bad_article():
     assert sorted(send.calls[1:]) == [["a"], ["bad"], ["c"]]
 
 
-def test_an_id_too_long_for_elasticsearch_fails_without_being_sent():
-    send = FakeSend()
-    long_id = "https://example.org/" + "x" * 600
-    results = writer(send).write([article(long_id), article("short")])
-    assert [r.status for r in results] == ["failed", "indexed"]
-    assert send.calls == [["short"]]
-
-
 def test_stop_aborts_the_retries_with_service_unavailable():
     stop = threading.Event()
 

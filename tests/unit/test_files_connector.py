@@ -61,6 +61,8 @@ def test_reads_every_supported_kind_with_stable_ids(folder):
     assert by_id["news/a.txt"].body == "First body line.\nSecond line."
     assert by_id["news/world/b.md"].title == "Markdown title"
     assert by_id["news/a.txt"].source.connector == "files" and by_id["news/a.txt"].source.feed == "a.txt"
+    mtime = (folder / "a.txt").stat().st_mtime
+    assert by_id["news/a.txt"].published_at.timestamp() == pytest.approx(mtime), "no date line: the file's time"
     page = by_id["news/page.html"]
     assert "Joseph Borg" in page.body and "tracking" not in page.body and "Home | World" not in page.body
     assert page.authors == ["Ines Moreau"] and page.published_at.year == 2024
@@ -133,6 +135,7 @@ def test_single_file_and_missing_path(tmp_path):
     articles, dead = split(list(make(seed, name="seeds", data_dir=tmp_path).read()))
     assert [a.id for a in articles] == [f"seeds/{seed.name}"] and not dead
     assert articles[0].title.startswith("Blinken says gap remains")
+    assert articles[0].published_at.isoformat() == "2023-12-07T00:00:00+00:00", "the date line under the title"
     with pytest.raises(ConfigError, match="does not exist"):
         make(tmp_path / "missing", data_dir=tmp_path).setup()
 
