@@ -19,8 +19,12 @@ from pipeline.enrich.names import (
     DEPARTMENT_WORDS,
     DIRECTION_WORDS,
     ENTITY_LABELS,
+    ORG_NOUNS,
+    ORG_WORDS,
+    PERSON_NOUNS,
     PLACE_LABELS,
     PLACE_NOUNS,
+    PLACE_WORDS,
     TITLE_HEADS,
     TITLE_WORDS,
     gender_of_first_name,
@@ -114,7 +118,7 @@ class EntityIndex:
             self._register(cluster)
 
 
-def _clean(segment: Segment, span) -> Mention | None:
+def _clean(segment: Segment, span, lowercase_words: set[str]) -> Mention | None:
     """The mention of a spaCy entity span with determiners, titles and possessives removed."""
     label = span.label_
     if label not in ENTITY_LABELS:
@@ -122,18 +126,22 @@ def _clean(segment: Segment, span) -> Mention | None:
     doc = segment.doc
     first, last = span.start, span.end
     for index in range(first, last):
-        if "\n" in doc[index].text or "\n" in doc[index].whitespace_ or doc[index].is_space:
-            if index > first and "\n" in doc[index].whitespace_:
-                last = index + 1
-            else:
-                last = index
+        token = doc[index]
+        if token.is_space or "\n" in token.text or token.text in ("(", "[", "|"):
+            last = index
+            break
+        if "\n" in token.whitespace_:
+            last = index + 1
             break
     while first < last and (doc[first].lower_ in _DETERMINERS or doc[first].is_punct):
         first += 1
     while last > first and (doc[last - 1].lower_ in _POSSESSIVES or doc[last - 1].is_punct):
         last -= 1
+    # A capitalised common word opening a sentence or a headline ("Novelist Hanna Berg").
+    while first < last and _sentence_initial(doc, first) and doc[first].lower_ in lowercase_words:
+        first += 1
     titles: list[str] = []
-    if label == "PERSON":
+    if label == "PERSON" or (last - first > 1 and _is_title(doc[first]) and doc[first].lower_ not in {"the", "of", "for"}):
         while last - first > 1 and _is_title(doc[first]):
             titles.append(doc[first].lower_.rstrip("."))
             first += 1
@@ -148,12 +156,15 @@ def _clean(segment: Segment, span) -> Mention | None:
         return None
     if label != "PERSON" and _is_title_fragment(doc, first, last):
         return None
-    if label == "PERSON" and _place_context(doc, first, last):
-        label = "GPE"
+    label = _label_by_context(doc, first, last, label)
     start = segment.body_pos(doc[first].idx)
     end = segment.body_pos(doc[last - 1].idx + len(doc[last - 1].text))
     is_subject = any(doc[i].dep_ in _SUBJECT_DEPS for i in range(first, last))
     return Mention(start, end, text, label, segment.number, first, last, is_subject, tuple(titles))
+
+
+def _sentence_initial(doc, index: int) -> bool:
+    return index == 0 or doc[index].is_sent_start or doc[index - 1].is_space or doc[index - 1].text in ('"', "“", "‘")
 
 
 def _is_title(token) -> bool:
@@ -161,29 +172,74 @@ def _is_title(token) -> bool:
 
 
 def _is_title_fragment(doc, first: int, last: int) -> bool:
-    """'State' in 'Secretary of State', 'Defense' in 'Defense Secretary'."""
+    """'State' in 'Secretary of State', 'Defense' in 'Defense Secretary', 'State' in 'State-owned'."""
     if not all(doc[i].text in DEPARTMENT_WORDS for i in range(first, last)):
         return False
-    if last < len(doc) and doc[last].lower_ in TITLE_HEADS:
+    if last < len(doc) and (doc[last].lower_ in TITLE_HEADS or doc[last].text == "-"):
         return True
     if first >= 2 and doc[first - 1].lower_ in {"of", "for"} and doc[first - 2].lower_ in TITLE_HEADS:
         return True
     return False
 
 
+def _label_by_context(doc, first: int, last: int, label: str) -> str:
+    """Correct the model's PERSON / ORG / place label from the words inside and around the mention."""
+    if label not in ("PERSON", "ORG") and label not in PLACE_LABELS:
+        return label
+    words = [doc[i].text for i in range(first, last)]
+    if len(words) > 1 and (words[-1] in ORG_WORDS or words[0] in ORG_WORDS):
+        return "ORG"
+    if len(words) > 1 and words[-1] in PLACE_WORDS:
+        return label if label in PLACE_LABELS else "LOC"
+    if label != "PERSON" and _person_context(doc, first, last):
+        return "PERSON"
+    if label not in PLACE_LABELS and _place_context(doc, first, last):
+        return "GPE"
+    if label in PLACE_LABELS and _org_apposition(doc, last):
+        return "ORG"
+    return label
+
+
 def _place_context(doc, first: int, last: int) -> bool:
-    """A 'person' that sits where places sit: 'east of X', 'near X', 'X, the largest city'."""
+    """A name that sits where places sit: 'east of X', 'near X', 'X lighthouse', 'X, the largest city'."""
     if first >= 1 and doc[first - 1].lower_ in {"near", "outside", "toward", "towards"}:
         return True
     if first >= 2 and doc[first - 1].lower_ == "of" and doc[first - 2].lower_ in DIRECTION_WORDS:
         return True
-    if last < len(doc) and doc[last].text == ",":
-        for index in range(last + 1, min(last + 7, len(doc))):
-            token = doc[index]
-            if token.is_punct and token.text != "'s":
-                break
-            if token.lower_ in PLACE_NOUNS and token.pos_ == "NOUN":
-                return True
+    if last < len(doc) and doc[last].lower_ in PLACE_NOUNS and doc[last].text.islower():
+        return True
+    return _apposition_has(doc, last, PLACE_NOUNS)
+
+
+def _person_context(doc, first: int, last: int) -> bool:
+    """A name next to a person's role or age: 'Its chief executive, X', 'X, 62,', 'X, a farmer'."""
+    if not all(doc[i].text[:1].isupper() and doc[i].is_alpha or doc[i].text == "-" for i in range(first, last)):
+        return False
+    before = first - 1
+    if before >= 0 and doc[before].text == ",":
+        before -= 1
+    if before >= 0 and doc[before].lower_ in PERSON_NOUNS and doc[before].text.islower():
+        return True
+    if last + 1 < len(doc) and doc[last].text == "," and doc[last + 1].like_num:
+        return True
+    return _apposition_has(doc, last, PERSON_NOUNS)
+
+
+def _org_apposition(doc, last: int) -> bool:
+    """'X, the world's largest copper producer'."""
+    return _apposition_has(doc, last, ORG_NOUNS)
+
+
+def _apposition_has(doc, last: int, nouns: frozenset[str]) -> bool:
+    if last >= len(doc) or doc[last].text != ",":
+        return False
+    for index in range(last + 1, min(last + 8, len(doc))):
+        token = doc[index]
+        if token.is_punct and token.text not in ("'s", "-"):
+            return False
+        if token.lower_ in nouns and token.pos_ == "NOUN" and token.text.islower():
+            following = doc[index + 1] if index + 1 < len(doc) else None
+            return following is None or not (following.lower_ in ("'s", "’s") or (following.pos_ == "NOUN" and following.is_lower))
     return False
 
 
@@ -232,8 +288,9 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
     groups: dict[str, EntityCluster] = {}
     acronyms: list[tuple[Mention, str]] = []
     for segment in segments:
+        lowercase_words = {t.text for t in segment.doc if t.is_lower and t.is_alpha}
         for span in segment.doc.ents:
-            mention = _clean(segment, span)
+            mention = _clean(segment, span, lowercase_words)
             if mention is None:
                 continue
             key = normalize_name(mention.text)
@@ -314,29 +371,63 @@ def _merge_acronyms(
 
 
 def _merge_surnames(clusters: list[EntityCluster]) -> list[EntityCluster]:
-    """Merge short forms ("Blinken") into the full name they end ("Antony Blinken")."""
-    full_names = [c for c in clusters if c.label == "PERSON" and any(len(m.text.split()) > 1 for m in c.mentions)]
-    by_suffix: dict[tuple[str, ...], list[EntityCluster]] = {}
+    """Merge short forms into the one full name they belong to.
+
+    A person's surname or first name ("Blinken", "Mao", "Stefan") joins the full name it
+    ends or starts; an organisation's short form ("Skyward", "Commission") joins the one
+    longer organisation name it starts or ends. Ambiguous short forms take the latest
+    full name mentioned before them; case is ignored ("Van Dijk" is "Pieter van Dijk").
+    """
+    full_names = [c for c in clusters if any(len(m.text.split()) > 1 for m in c.mentions)]
+    by_part: dict[tuple[str, str, tuple[str, ...]], list[EntityCluster]] = {}
     for full in full_names:
+        kind = "PERSON" if full.label == "PERSON" else "ORG" if full.label == "ORG" else None
+        if kind is None:
+            continue
         for form in {m.text for m in full.mentions}:
-            words = tuple(form.split())
+            words = tuple(form.casefold().split())
             for size in range(1, len(words)):
-                owners = by_suffix.setdefault(words[-size:], [])
-                if full not in owners:
-                    owners.append(full)
-    is_full = {id(c) for c in full_names}
+                for key in ((kind, "end", words[-size:]), (kind, "start", words[:size])):
+                    owners = by_part.setdefault(key, [])
+                    if full not in owners:
+                        owners.append(full)
     kept: list[EntityCluster] = []
     for cluster in clusters:
-        words = tuple(cluster.mentions[0].text.split())
-        candidates = [f for f in by_suffix.get(words, []) if f is not cluster]
-        if id(cluster) in is_full or len(words) > 2 or not candidates or not _person_like(cluster):
+        words = tuple(cluster.mentions[0].text.casefold().split())
+        target = None
+        if len(words) <= 2 and all(len(m.text.split()) == len(words) for m in cluster.mentions):
+            target = _short_form_target(cluster, words, by_part)
+        if target is None or target is cluster:
             kept.append(cluster)
             continue
-        first = cluster.first_start
-        before = [f for f in candidates if f.first_start <= first]
-        target = max(before, key=lambda f: f.first_start) if before else min(candidates, key=lambda f: f.first_start)
         _merge(target, cluster)
     return kept
+
+
+def _short_form_target(
+    cluster: EntityCluster, words: tuple[str, ...], by_part: dict[tuple[str, str, tuple[str, ...]], list[EntityCluster]]
+) -> EntityCluster | None:
+    if _person_like(cluster):
+        candidates = by_part.get(("PERSON", "end", words), [])
+        if not candidates and len(words) == 1:
+            candidates = by_part.get(("PERSON", "start", words), [])
+            if len(candidates) > 1:
+                return None
+        if candidates:
+            return _latest_before(cluster, candidates)
+    if cluster.label in ("ORG", "PERSON") or len(cluster.mentions[0].text) > 4:
+        candidates = by_part.get(("ORG", "start", words), []) + by_part.get(("ORG", "end", words), [])
+        unique = list({id(c): c for c in candidates if c is not cluster}.values())
+        if len(unique) == 1:
+            return unique[0]
+    return None
+
+
+def _latest_before(cluster: EntityCluster, candidates: list[EntityCluster]) -> EntityCluster:
+    candidates = [c for c in candidates if c is not cluster] or candidates
+    first = cluster.first_start
+    before = [f for f in candidates if f.first_start <= first]
+    return max(before, key=lambda f: f.first_start) if before else min(candidates, key=lambda f: f.first_start)
 
 
 def _person_like(cluster: EntityCluster) -> bool:

@@ -12,6 +12,9 @@ __all__ = [
     "DIRECTION_WORDS",
     "PLACE_NOUNS",
     "ORG_NOUNS",
+    "ORG_WORDS",
+    "PLACE_WORDS",
+    "PERSON_NOUNS",
     "ACRONYM_STOPWORDS",
     "gender_of_title",
     "gender_of_first_name",
@@ -37,7 +40,7 @@ TITLE_WORDS = frozenset(
     foreign defense defence home health finance interior state treasury justice energy trade
     commerce education labor labour agriculture transport transportation environment culture
     homeland security economy u.s. us uk u.k. british american former acting senior interim
-    opposition army navy military white house
+    opposition alderman alderwoman
     of the for
     """.split()
 )
@@ -80,6 +83,36 @@ ORG_NOUNS = frozenset(
     administration embassy foundation charity institute center centre service airline carrier
     retailer maker manufacturer startup insurer operator utility federation association league
     school station force""".split()
+)
+# Capitalised words that make a name an organisation ("Skyward Airlines", "FC Norden").
+ORG_WORDS = frozenset(
+    """Airlines Airways Air Bank Bancorp Board Bureau Club Commission Committee Company Corp
+    Corporation Council Court Department Energy FC Federation Forum Foundation Fund Group Inc
+    Institute Ltd LLC Ministry Motors Office Organization Organisation Party Plc PLC Service
+    Services Society Systems Technologies Terminals Union United University Association Agency
+    Authority Coalition Alliance Army Navy Police Parliament Assembly Senate Congress College
+    School Hospital Trust Times Post Journal News Network Broadcasting Holdings Partners Capital
+    Securities Pharmaceuticals Labs Laboratories Industries Enterprises International Rovers City""".split()
+)
+# Capitalised words that make a name a place ("Market Street", "Senkaku Islands").
+PLACE_WORDS = frozenset(
+    """Street St Road Avenue Boulevard Lane Square Bridge Islands Island River Valley Mountains
+    Mountain Mount Lake Sea Ocean Bay Gulf Strait Coast Peninsula Desert Forest Park Highway
+    Stadium Airport Station Harbour Harbor Canal Province County District Region Heights Hills
+    Springs Creek Falls Beach""".split()
+)
+# Lower-case nouns naming a person's role, used to recognise a person next to them.
+PERSON_NOUNS = frozenset(
+    """pensioner farmer operator analyst spokesman spokeswoman spokesperson secretary minister
+    director executive officer chairman chairwoman president founder author editor professor
+    researcher scientist doctor nurse teacher student resident mother father son daughter wife
+    husband lawyer attorney prosecutor judge mayor governor senator lawmaker councillor councilor
+    manager coach player striker goalkeeper captain driver worker owner economist strategist
+    trader investor diplomat ambassador commander general colonel officer soldier activist
+    campaigner organiser organizer leader chief head deputy adviser advisor consultant partner
+    novelist writer artist singer actor actress musician photographer journalist reporter
+    correspondent historian lecturer survivor witness victim passenger pilot engineer developer
+    designer chef shopkeeper landlord tenant neighbour neighbor villager official""".split()
 )
 ACRONYM_STOPWORDS = frozenset({"of", "the", "and", "for", "on", "in", "de", "du", "des", "la", "le", "&", "to", "at"})
 

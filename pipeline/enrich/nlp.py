@@ -15,7 +15,7 @@ from pipeline.errors import ModelError
 if TYPE_CHECKING:
     from spacy.language import Language
 
-__all__ = ["PREFERRED_MODELS", "INSTALL_HINT", "load_pipeline", "find_english_model"]
+__all__ = ["PREFERRED_MODELS", "INSTALL_HINT", "PARAGRAPH_BREAKS", "load_pipeline", "find_english_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,24 @@ INSTALL_HINT = (
 _UNUSED_PIPES = ("lemmatizer", "textcat", "textcat_multilabel", "entity_linker")
 # Components that must be there: tokens' part of speech, the dependency parse and entities.
 _REQUIRED_PIPES = ("parser", "ner")
+
+
+PARAGRAPH_BREAKS = "newswire_paragraph_breaks"
+
+
+def _mark_paragraph_breaks(doc):
+    """A line break always ends a sentence in news text (a title, a dateline, a paragraph)."""
+    for token in doc[:-1]:
+        if token.is_space and "\n" in token.text:
+            doc[token.i + 1].is_sent_start = True
+    return doc
+
+
+def _register_components() -> None:
+    from spacy.language import Language
+
+    if not Language.has_factory(PARAGRAPH_BREAKS):
+        Language.component(PARAGRAPH_BREAKS, func=_mark_paragraph_breaks)
 
 
 def _size_rank(name: str) -> int:
@@ -86,5 +104,8 @@ def load_pipeline(model: str | None = None) -> Language:
     # The sentence recognizer duplicates the parser's sentence boundaries.
     if "senter" in nlp.pipe_names and "parser" in nlp.pipe_names:
         nlp.disable_pipe("senter")
+    _register_components()
+    if PARAGRAPH_BREAKS not in nlp.pipe_names:
+        nlp.add_pipe(PARAGRAPH_BREAKS, before="parser")
     logger.info("spaCy pipeline loaded model=%s pipes=%s", name, ",".join(nlp.pipe_names))
     return nlp
