@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
@@ -33,32 +34,59 @@ def serve_metrics(port: int | None) -> None:
 
 
 class ProgressWatch:
-    """Notes each completed batch; warns once per period when work is waiting but nothing completes."""
+    """Counts each completed batch; a watchdog thread warns when work waits but nothing completes.
+
+    "Waiting" is a batch in flight or a consumer lag above zero; the warning repeats once per
+    `stall_after` seconds for as long as the stall lasts.
+    """
 
     def __init__(self, role: str, stall_after: float) -> None:
         self.role = role
         self.stall_after = stall_after
         self._last = time.monotonic()
         self._warned_at = 0.0
+        self._waiting = 0
+        self._in_flight = False
+        self._stop = threading.Event()
         LAST_PROGRESS.labels(role).set_to_current_time()
+
+    def start(self) -> "ProgressWatch":
+        period = max(0.5, min(5.0, self.stall_after / 4))
+        thread = threading.Thread(target=self._watch, args=(period,), name=f"newswire-watch-{self.role}", daemon=True)
+        thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def batch_started(self) -> None:
+        self._in_flight = True
 
     def progressed(self, records_in: int, records_out: int, failed: int, seconds: float) -> None:
         self._last = time.monotonic()
+        self._in_flight = False
         RECORDS_IN.labels(self.role).inc(records_in)
         RECORDS_OUT.labels(self.role).inc(records_out)
         RECORDS_FAILED.labels(self.role).inc(failed)
         BATCH_SECONDS.labels(self.role).observe(seconds)
         LAST_PROGRESS.labels(self.role).set_to_current_time()
 
-    def check(self, waiting: int) -> bool:
-        """Record the lag; return True (and log a warning) if the worker is stalled."""
+    def lag(self, waiting: int) -> None:
+        self._waiting = waiting
         CONSUMER_LAG.labels(self.role).set(waiting)
+
+    def stalled(self) -> bool:
+        """True (and a warning, once per period) if work waits and nothing completed for `stall_after` s."""
         now = time.monotonic()
-        stalled = waiting > 0 and now - self._last > self.stall_after
+        stalled = (self._in_flight or self._waiting > 0) and now - self._last > self.stall_after
         if stalled and now - self._warned_at > self.stall_after:
             self._warned_at = now
             logger.warning(
-                "worker stalled role=%s seconds_without_progress=%.0f waiting_records=%d",
-                self.role, now - self._last, waiting,
+                "worker stalled role=%s seconds_without_progress=%.0f batch_in_flight=%s waiting_records=%d",
+                self.role, now - self._last, self._in_flight, self._waiting,
             )
         return stalled
+
+    def _watch(self, period: float) -> None:
+        while not self._stop.wait(period):
+            self.stalled()

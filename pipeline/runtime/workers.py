@@ -67,6 +67,7 @@ class ConnectorsWorker:
         outbox = Outbox(producer, self.settings)
         schedule = Schedule(connectors)
         total = self.report
+        self.watch.start()
         try:
             while not stop.is_set():
                 for connector in schedule.due():
@@ -76,6 +77,7 @@ class ConnectorsWorker:
                     break
                 schedule.wait(stop)
         finally:
+            self.watch.stop()
             producer.close(timeout=30)
             for connector in connectors:
                 connector.close()
@@ -85,6 +87,7 @@ class ConnectorsWorker:
         report = RunReport()
         for batch in read_batches(connector, self.settings.nlp.batch_size):
             started = time.monotonic()
+            self.watch.batch_started()
             futures = outbox.send_articles(self.settings.topics.articles, batch.articles)
             futures += outbox.send_deadletters(batch.dead)
             try:
@@ -138,17 +141,19 @@ class _ConsumerWorker:
         self.consumer = consumer
         attempt = 0
         next_lag_check = 0.0
+        self.watch.start()
         try:
             while not stop.is_set():
                 records = self.poll_batch(consumer)
+                if time.monotonic() >= next_lag_check:
+                    next_lag_check = time.monotonic() + LAG_CHECK_SECONDS
+                    self._check_lag(consumer)
                 if not records:
-                    if time.monotonic() >= next_lag_check:
-                        next_lag_check = time.monotonic() + LAG_CHECK_SECONDS
-                        self._check_lag(consumer)
                     if until is not None and until():
                         break
                     continue
                 started = time.monotonic()
+                self.watch.batch_started()
                 try:
                     delivered, failed = self.process(records, stop)
                 except ServiceUnavailable as e:
@@ -162,6 +167,7 @@ class _ConsumerWorker:
                 self.report.add(RunReport(read=len(records), indexed=delivered, dead=failed))
                 self.watch.progressed(len(records), delivered, failed, time.monotonic() - started)
         finally:
+            self.watch.stop()
             consumer.close(autocommit=False)
             self.close()
         return self.report
@@ -194,7 +200,7 @@ class _ConsumerWorker:
             waiting = sum(max(0, ends[tp] - consumer.position(tp)) for tp in assigned)
         except KafkaError:
             return
-        self.watch.check(waiting)
+        self.watch.lag(waiting)
 
 
 class EnrichWorker(_ConsumerWorker):
