@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="200 articles, a short latency run")
     parser.add_argument("--count", type=int, help="number of articles (default 2000, 200 with --quick)")
     parser.add_argument("--only", help="comma-separated contenders to run (for development)")
+    parser.add_argument("--flush-interval", type=float,
+                        help="experiment: the sink's elasticsearch.flush_interval (default: newswire's own)")
     args = parser.parse_args(argv)
     count = args.count or (200 if args.quick else 2000)
     latency_articles, latency_seconds = (40, 60.0) if args.quick else (300, 240.0)
@@ -95,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
 
     context = machine_context()
     context.update({"articles": count, "words": words, "batch_size": 64, "run_id": run_id, "quick": args.quick})
+    es_extra = {"flush_interval": args.flush_interval} if args.flush_interval else {}
+    if es_extra:
+        context["elasticsearch_overrides"] = es_extra
     results: dict[str, dict] = {}
     errors: dict[str, str] = {}
     latency: dict = {}
@@ -121,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             attempt(name, lambda name=name: run_single(name, corpus, jsonl, home, services.elasticsearch, home))
 
         def kafka_one() -> dict:
-            pipeline = Pipeline(f"{run_id}-k1", services.kafka, services.elasticsearch, corpus, home / "kafka_1w")
+            pipeline = Pipeline(f"{run_id}-k1", services.kafka, services.elasticsearch, corpus, home / "kafka_1w",
+                                elasticsearch=es_extra)
             try:
                 result, consumers, watch = run_newswire(pipeline, count, 1, timeout, keep_running=True)
                 try:
@@ -142,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                 cleanup(pipeline)
 
         def kafka_two() -> dict:
-            pipeline = Pipeline(f"{run_id}-k2", services.kafka, services.elasticsearch, corpus, home / "kafka_2w")
+            pipeline = Pipeline(f"{run_id}-k2", services.kafka, services.elasticsearch, corpus, home / "kafka_2w",
+                                elasticsearch=es_extra)
             try:
                 return run_newswire(pipeline, count, 2, timeout)[0]
             finally:

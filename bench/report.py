@@ -115,6 +115,8 @@ def print_table(summary: dict) -> None:
         print(f"\nlatency (1 enrich worker, {latency.get('rate_per_s', 0):.2f} articles/s = half its peak, "
               f"{latency.get('searchable')}/{latency.get('produced')} articles): p50 {_fmt(latency.get('p50_s'))} s, "
               f"p95 {_fmt(latency.get('p95_s'))} s, max {_fmt(latency.get('max_s'))} s")
+        for stage, values in (latency.get("stages") or {}).items():
+            print(f"  {stage:<28} p50 {_fmt(values.get('p50_s'))} s, p95 {_fmt(values.get('p95_s'))} s")
     print("\ntargets:")
     for key, target in summary["targets"].items():
         verdict = {True: "MET", False: "MISSED", None: "NOT MEASURED"}[target["met"]]

@@ -42,6 +42,7 @@ class Pipeline:
     home: Path
     partitions: int = 6
     batch_size: int = 64
+    elasticsearch: dict = field(default_factory=dict)  # extra elasticsearch settings (experiments only)
 
     @property
     def topic(self) -> str:
@@ -61,7 +62,7 @@ class Pipeline:
             "kafka": {"bootstrap_servers": self.kafka, "group_prefix": self.name},
             "topics": {"articles": self.topic, "enriched": f"{self.name}.enriched",
                        "deadletter": f"{self.name}.deadletter", "partitions": self.partitions},
-            "elasticsearch": {"hosts": [self.es], "index": self.index},
+            "elasticsearch": {"hosts": [self.es], "index": self.index, **self.elasticsearch},
             "nlp": {"batch_size": self.batch_size},
             "connectors": [{"type": "files", "name": "bench", "path": str(self.corpus)}],
         }
@@ -289,9 +290,38 @@ def run_latency(pipeline: Pipeline, articles: list[dict], rate: float, max_secon
         es.close()
         producer.close(timeout=10)
     latencies = sorted(seen[i] - produced[i] for i in seen)
+    enriched = _produce_times(pipeline.kafka, f"{pipeline.name}.enriched", set(seen))
+    to_enriched = sorted(enriched[i] - produced[i] for i in enriched)
+    to_searchable = sorted(seen[i] - enriched[i] for i in enriched)
     return {"rate_per_s": rate, "produced": len(produced), "searchable": len(seen),
             "p50_s": _percentile(latencies, 50), "p95_s": _percentile(latencies, 95),
-            "max_s": latencies[-1] if latencies else None}
+            "max_s": latencies[-1] if latencies else None,
+            "stages": {
+                "emit_to_enriched_produced": {"p50_s": _percentile(to_enriched, 50), "p95_s": _percentile(to_enriched, 95)},
+                "enriched_to_searchable": {"p50_s": _percentile(to_searchable, 50),
+                                           "p95_s": _percentile(to_searchable, 95)},
+            }}
+
+
+def _produce_times(kafka: str, topic: str, keys: set[str]) -> dict[str, float]:
+    """Produce timestamps (seconds) of the records of `topic` whose key is in `keys`."""
+    consumer = KafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False, group_id=None)
+    found: dict[str, float] = {}
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        deadline = time.monotonic() + 60
+        while any(consumer.position(tp) < ends[tp] for tp in partitions) and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=1000).values():
+                for record in records:
+                    key = (record.key or b"").decode("utf-8", "replace")
+                    if key in keys:
+                        found.setdefault(key, record.timestamp / 1000.0)
+    finally:
+        consumer.close()
+    return found
 
 
 def _percentile(values: list[float], pct: float) -> float | None:
