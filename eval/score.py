@@ -13,7 +13,7 @@ Matching rules (see eval/README.md):
 - Entities: scored classes are PERSON, ORG and place (GPE, LOC and FAC all count as place);
   other labels (NORP, EVENT, PRODUCT, ...) are not scored. A prediction matches a gold entity
   of the same class whose name or one of whose aliases equals the predicted name after
-  normalisation (case, curly apostrophes, a leading "the", whitespace). Predictions named in
+  normalisation (case, curly apostrophes, a leading "the", a trailing possessive, whitespace). Predictions named in
   optional_entities are ignored. Micro-averaged over all articles.
 """
 
@@ -141,7 +141,10 @@ def normalize_name(name: str | None) -> str | None:
     if name is None:
         return None
     text = " ".join(name.replace("’", "'").replace("‘", "'").split()).casefold()
-    return text[4:] if text.startswith("the ") else text
+    text = text[4:] if text.startswith("the ") else text
+    for possessive in ("'s", "'"):
+        text = text.removesuffix(possessive)
+    return text
 
 
 def _read_article(path: Path, name: str) -> Article:

@@ -19,6 +19,7 @@ from pipeline.enrich.names import (
     DEPARTMENT_WORDS,
     DIRECTION_WORDS,
     ENTITY_LABELS,
+    ORG_FIRST_WORDS,
     ORG_NOUNS,
     ORG_WORDS,
     PERSON_NOUNS,
@@ -38,6 +39,10 @@ _POSSESSIVES = {"'s", "’s", "'", "’", "s'", "s’"}
 _DETERMINERS = {"the", "a", "an", "this", "that"}
 _ACRONYM_RE = re.compile(r"^(?:[A-Z]\.?){2,6}$")
 _SUBJECT_DEPS = {"nsubj", "nsubjpass"}
+_APPOSITION_POS = {"DET", "ADJ", "NOUN", "PROPN", "NUM", "PART"}
+_SCORE_RE = re.compile(r"^\d+[-–:]\d+$")  # "Portsmouth 2-1"
+_KINSHIP = {"Mum", "Mom", "Mummy", "Mommy", "Dad", "Daddy", "Mother", "Father", "Grandma", "Grandpa", "Granny", "Nan"}
+_COUNTRY_PREFIXES = {"U.S.", "US", "UK", "U.K.", "EU"}
 
 
 def normalize_name(text: str) -> str:
@@ -62,6 +67,7 @@ class Mention:
     last_token: int  # exclusive
     is_subject: bool
     titles: tuple[str, ...] = ()
+    by_context: bool = False  # the label comes from the words around the mention, not the model
 
 
 @dataclass
@@ -81,7 +87,11 @@ class EntityCluster:
         return min(m.start for m in self.mentions)
 
     def label_votes(self) -> Counter[str]:
-        return Counter(m.label for m in self.mentions)
+        """Mentions per label; a label read from the context counts twice."""
+        votes: Counter[str] = Counter()
+        for mention in self.mentions:
+            votes[mention.label] += 2 if mention.by_context else 1
+        return votes
 
 
 class EntityIndex:
@@ -133,15 +143,26 @@ def _clean(segment: Segment, span, lowercase_words: set[str]) -> Mention | None:
         if "\n" in token.whitespace_:
             last = index + 1
             break
+    if first > span.start - 1 and doc[first].lower_ in _POSSESSIVES and first > 0 and doc[first - 1].is_title:
+        first -= 1  # "King" + "'s College London" split by the model
     while first < last and (doc[first].lower_ in _DETERMINERS or doc[first].is_punct):
         first += 1
-    while last > first and (doc[last - 1].lower_ in _POSSESSIVES or doc[last - 1].is_punct):
+    while last > first and (doc[last - 1].lower_ in _POSSESSIVES or doc[last - 1].is_punct or (
+        last - first > 1 and _SCORE_RE.match(doc[last - 1].text)
+    )):
         last -= 1
+    if last - first >= 4 and doc[last - 1].like_num and doc[last - 2].text in "-–" and doc[last - 3].like_num:
+        last -= 3  # "Portsmouth 2 - 1"
+    if label == "PERSON":
+        for index in range(first + 2, last - 1):
+            if doc[index].lower_ == "of" and doc[index + 1].is_title:
+                last = index  # "Tom Sanders of King's College"
+                break
     # A capitalised common word opening a sentence or a headline ("Novelist Hanna Berg").
     while first < last and _sentence_initial(doc, first) and doc[first].lower_ in lowercase_words:
         first += 1
     titles: list[str] = []
-    if label == "PERSON" or (last - first > 1 and _is_title(doc[first]) and doc[first].lower_ not in {"the", "of", "for"}):
+    if label == "PERSON":
         while last - first > 1 and _is_title(doc[first]):
             titles.append(doc[first].lower_.rstrip("."))
             first += 1
@@ -156,11 +177,16 @@ def _clean(segment: Segment, span, lowercase_words: set[str]) -> Mention | None:
         return None
     if label != "PERSON" and _is_title_fragment(doc, first, last):
         return None
-    label = _label_by_context(doc, first, last, label)
+    if label == "PERSON" and last - first == 1 and doc[first].text in _KINSHIP:
+        return None
+    context_label = _label_by_context(doc, first, last, label)
     start = segment.body_pos(doc[first].idx)
     end = segment.body_pos(doc[last - 1].idx + len(doc[last - 1].text))
     is_subject = any(doc[i].dep_ in _SUBJECT_DEPS for i in range(first, last))
-    return Mention(start, end, text, label, segment.number, first, last, is_subject, tuple(titles))
+    return Mention(
+        start, end, text, context_label, segment.number, first, last, is_subject, tuple(titles),
+        by_context=context_label != label,
+    )
 
 
 def _sentence_initial(doc, index: int) -> bool:
@@ -173,6 +199,8 @@ def _is_title(token) -> bool:
 
 def _is_title_fragment(doc, first: int, last: int) -> bool:
     """'State' in 'Secretary of State', 'Defense' in 'Defense Secretary', 'State' in 'State-owned'."""
+    while first < last - 1 and doc[first].text in _COUNTRY_PREFIXES:
+        first += 1
     if not all(doc[i].text in DEPARTMENT_WORDS for i in range(first, last)):
         return False
     if last < len(doc) and (doc[last].lower_ in TITLE_HEADS or doc[last].text == "-"):
@@ -184,18 +212,20 @@ def _is_title_fragment(doc, first: int, last: int) -> bool:
 
 def _label_by_context(doc, first: int, last: int, label: str) -> str:
     """Correct the model's PERSON / ORG / place label from the words inside and around the mention."""
-    if label not in ("PERSON", "ORG") and label not in PLACE_LABELS:
-        return label
     words = [doc[i].text for i in range(first, last)]
-    if len(words) > 1 and (words[-1] in ORG_WORDS or words[0] in ORG_WORDS):
-        return "ORG"
+    if label not in ("PERSON", "ORG") and label not in PLACE_LABELS:
+        if label in ("WORK_OF_ART", "PRODUCT", "EVENT", "LAW") and any(w in ORG_WORDS for w in words):
+            return "ORG"
+        return label
     if len(words) > 1 and words[-1] in PLACE_WORDS:
         return label if label in PLACE_LABELS else "LOC"
+    if len(words) > 1 and (words[-1] in ORG_WORDS or words[0] in ORG_FIRST_WORDS):
+        return "ORG"
     if label != "PERSON" and _person_context(doc, first, last):
         return "PERSON"
     if label not in PLACE_LABELS and _place_context(doc, first, last):
         return "GPE"
-    if label in PLACE_LABELS and _org_apposition(doc, last):
+    if label != "ORG" and _org_context(doc, first, last):
         return "ORG"
     return label
 
@@ -204,6 +234,11 @@ def _place_context(doc, first: int, last: int) -> bool:
     """A name that sits where places sit: 'east of X', 'near X', 'X lighthouse', 'X, the largest city'."""
     if first >= 1 and doc[first - 1].lower_ in {"near", "outside", "toward", "towards"}:
         return True
+    if (
+        first >= 1 and doc[first - 1].lower_ == "in" and last - first == 1
+        and (last >= len(doc) or doc[last].text in (",", ".", ";"))
+    ):
+        return True  # "In Beijing, ...", "a briefing in Copenhagen."
     if first >= 2 and doc[first - 1].lower_ == "of" and doc[first - 2].lower_ in DIRECTION_WORDS:
         return True
     if last < len(doc) and doc[last].lower_ in PLACE_NOUNS and doc[last].text.islower():
@@ -222,12 +257,16 @@ def _person_context(doc, first: int, last: int) -> bool:
         return True
     if last + 1 < len(doc) and doc[last].text == "," and doc[last + 1].like_num:
         return True
+    if first >= 1 and doc[first - 1].pos_ == "ADP":
+        return False  # "In Beijing, a spokesperson said": a fronted place, not an apposition
     return _apposition_has(doc, last, PERSON_NOUNS)
 
 
-def _org_apposition(doc, last: int) -> bool:
-    """'X, the world's largest copper producer'."""
-    return _apposition_has(doc, last, ORG_NOUNS)
+def _org_context(doc, first: int, last: int) -> bool:
+    """'German carmaker X', 'X, the world's largest copper producer' (but not 'X, a company director')."""
+    if first >= 1 and doc[first - 1].lower_ in ORG_NOUNS and doc[first - 1].is_lower:
+        return True
+    return _apposition_has(doc, last, ORG_NOUNS) and not _apposition_has(doc, last, PERSON_NOUNS)
 
 
 def _apposition_has(doc, last: int, nouns: frozenset[str]) -> bool:
@@ -236,6 +275,8 @@ def _apposition_has(doc, last: int, nouns: frozenset[str]) -> bool:
     for index in range(last + 1, min(last + 8, len(doc))):
         token = doc[index]
         if token.is_punct and token.text not in ("'s", "-"):
+            return False
+        if token.pos_ not in _APPOSITION_POS and token.text != "-":
             return False
         if token.lower_ in nouns and token.pos_ == "NOUN" and token.text.islower():
             following = doc[index + 1] if index + 1 < len(doc) else None
@@ -415,7 +456,7 @@ def _short_form_target(
                 return None
         if candidates:
             return _latest_before(cluster, candidates)
-    if cluster.label in ("ORG", "PERSON") or len(cluster.mentions[0].text) > 4:
+    if cluster.label in ("ORG", "PERSON"):
         candidates = by_part.get(("ORG", "start", words), []) + by_part.get(("ORG", "end", words), [])
         unique = list({id(c): c for c in candidates if c is not cluster}.values())
         if len(unique) == 1:

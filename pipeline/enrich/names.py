@@ -13,6 +13,7 @@ __all__ = [
     "PLACE_NOUNS",
     "ORG_NOUNS",
     "ORG_WORDS",
+    "ORG_FIRST_WORDS",
     "PLACE_WORDS",
     "PERSON_NOUNS",
     "ACRONYM_STOPWORDS",
@@ -69,11 +70,13 @@ CANONICAL_NAMES = {
 
 DIRECTION_WORDS = frozenset(
     """north south east west northeast northwest southeast southwest northern southern eastern
-    western central outskirts city town village province region district suburbs heart""".split()
+    western central outskirts city town village province region district suburbs heart cities
+    towns villages provinces regions districts states countries""".split()
 )
 PLACE_NOUNS = frozenset(
     """city town village capital province region district state country camp neighbourhood
-    neighborhood area port island county municipality enclave territory border hub""".split()
+    neighborhood area port island county municipality enclave territory border hub lighthouse
+    castle palace cathedral mosque temple prison airport harbour harbor valley peninsula""".split()
 )
 # Common nouns that stand for an organisation in "the ministry said".
 ORG_NOUNS = frozenset(
@@ -82,7 +85,8 @@ ORG_NOUNS = frozenset(
     authority board campaign team club network newspaper broadcaster regulator militia movement
     administration embassy foundation charity institute center centre service airline carrier
     retailer maker manufacturer startup insurer operator utility federation association league
-    school station force""".split()
+    school station force carmaker automaker producer supplier exporter lender consultancy
+    publisher studio brand chain giant conglomerate outlet broadcaster agency firm""".split()
 )
 # Capitalised words that make a name an organisation ("Skyward Airlines", "FC Norden").
 ORG_WORDS = frozenset(
@@ -93,6 +97,10 @@ ORG_WORDS = frozenset(
     Authority Coalition Alliance Army Navy Police Parliament Assembly Senate Congress College
     School Hospital Trust Times Post Journal News Network Broadcasting Holdings Partners Capital
     Securities Pharmaceuticals Labs Laboratories Industries Enterprises International Rovers City""".split()
+)
+ORG_FIRST_WORDS = frozenset(
+    """FC AC AFC SC Bank University Ministry Department Council Commission Office Federation
+    Confederation Association Institute Church Party Royal Union""".split()
 )
 # Capitalised words that make a name a place ("Market Street", "Senkaku Islands").
 PLACE_WORDS = frozenset(

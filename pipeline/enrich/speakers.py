@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline.enrich.entities import EntityCluster, EntityIndex, Mention
-from pipeline.enrich.names import ORG_NOUNS, TITLE_WORDS
+from pipeline.enrich.names import ORG_NOUNS, PERSON_NOUNS, TITLE_WORDS
 from pipeline.enrich.quotes import QuoteSpan
 from pipeline.enrich.segments import Segment
 
@@ -43,6 +43,8 @@ REPORTING_VERBS = frozenset(
     asserts asserted assure assures assured report reports reported conclude concludes concluded
     reflect reflects reflected recount recounts recounted charge charges charged
     accuse accuses accused proclaim proclaims proclaimed cry cried sigh sighed put puts
+    calling describing noting insisting arguing claiming explaining stressing urging
+    acknowledging admitting declaring warning adding saying telling writing
     according
     """.split()
 )
@@ -112,6 +114,25 @@ class _Article:
             yield self.mentions[at]
 
 
+def _name_shaped(cluster: EntityCluster) -> bool:
+    """Two or three capitalised words, like a person's name ("Isla MacLeod")."""
+    words = cluster.name.split()
+    return 2 <= len(words) <= 3 and all(w[:1].isupper() and w.replace("-", "").isalpha() for w in words)
+
+
+def _subject_of(verb, in_window: set[int]):
+    """The subject of a reporting verb, or of the clause it hangs from ('..., calling it "..."')."""
+    current = verb
+    for _ in range(3):
+        subjects = [c for c in current.children if c.dep_ in _SUBJECT_DEPS and c.i in in_window]
+        if subjects:
+            return subjects[0]
+        if current.head is current or current.dep_ not in ("advcl", "xcomp", "conj", "ccomp") or current.head.i not in in_window:
+            return None
+        current = current.head
+    return None
+
+
 def _token_at(segment: Segment, position: int, side: str) -> int | None:
     doc = segment.doc
     local = segment.doc_pos(position)
@@ -158,16 +179,24 @@ class _Resolver:
         if verb.lower_ == "according":
             after = [t for t in window if t.i > verb.i + 1]
             return self.first_nominal(after, segment)
-        subjects = [c for c in verb.children if c.dep_ in _SUBJECT_DEPS and c.i in in_window]
-        if subjects:
-            return self.resolve(subjects[0], segment)
+        subject = _subject_of(verb, in_window)
+        if subject is not None:
+            return self.resolve(subject, segment)
         before = [t for t in window if t.i < verb.i][::-1]
         after = [t for t in window if t.i > verb.i]
         return self.first_nominal(before, segment) or self.first_nominal(after, segment)
 
     def first_nominal(self, tokens: list, segment: Segment) -> Attribution | None:
+        """The first token that can name a speaker: an entity, a name, a pronoun, a role or an organisation."""
         for token in tokens:
-            if token.pos_ in _NOMINAL or self.article.index.at_token(segment.number, token.i):
+            if self.article.index.at_token(segment.number, token.i):
+                return self.resolve(token, segment)
+            word = token.lower_.rstrip(".")
+            if token.pos_ == "PROPN" and word in TITLE_WORDS:
+                continue
+            if token.pos_ in ("PROPN", "PRON") or (
+                token.pos_ == "NOUN" and (word in ORG_NOUNS or word in PERSON_NOUNS or word in TITLE_WORDS)
+            ):
                 return self.resolve(token, segment)
         return None
 
@@ -195,14 +224,26 @@ class _Resolver:
             gender = "m" if word in _MALE else "f"
             floor = self.article.sentence_floor(position, 2)
             nearest = None
+            name_shaped = None
             for mention, cluster in self.article.mentions_before(position):
-                if cluster.label != "PERSON" or cluster.gender not in (None, gender):
+                if mention.start < 0:
+                    continue  # the headline is not where a body's pronoun points
+                if (
+                    cluster.label != "PERSON"
+                    or (mention.by_context and mention.label != "PERSON")
+                    or cluster.gender not in (None, gender)
+                ):
+                    if name_shaped is None and cluster.label != "PERSON" and _name_shaped(cluster):
+                        name_shaped = cluster
                     continue
                 if mention.start < floor:
                     return nearest or cluster
                 if mention.is_subject:
                     return cluster
                 nearest = nearest or cluster
+            if nearest is None and name_shaped is not None:
+                name_shaped.label = "PERSON"  # "she" points at it: the model's ORG was wrong
+                return name_shaped
             return nearest
         if word in _PLURAL or word == "it":
             for mention, cluster in self.article.mentions_before(position):
@@ -250,6 +291,10 @@ class _Resolver:
                 return best
             for mention, cluster in before:
                 if cluster.label == "ORG":
+                    return cluster
+            for mention, cluster in before:
+                if mention.is_subject and cluster.label == "PERSON" and not cluster.titles and cluster.gender is None:
+                    cluster.label = "ORG"  # "the agency said" points at it: the model's PERSON was wrong
                     return cluster
             return None
         if head in TITLE_WORDS:
