@@ -93,6 +93,19 @@ def _paragraphs(body: str) -> list[tuple[int, int]]:
     return spans
 
 
+_ATTRIBUTION_RE = re.compile(
+    r"[,.?!]\s+(?:(?:he|she|they|it)\s+|(?:[A-Z][\w'’-]+\s+){1,3})?"
+    r"(?:said|says|told|added|asked|wrote|explained|insisted|warned)\b"
+)
+
+
+def _same_kind_mark(body: str, opening: int, end: int) -> bool:
+    kind = _DOUBLE_OPEN + _DOUBLE_CLOSE + _DOUBLE_BOTH if body[opening] in _DOUBLE_OPEN + _DOUBLE_BOTH else None
+    if kind is None:
+        return False  # apostrophes make single marks too common to judge by
+    return any(ch in kind for ch in body[opening + 1:end])
+
+
 def _word_count(text: str) -> int:
     return len(_WORD_RE.findall(text))
 
@@ -162,12 +175,14 @@ def find_quotes(body: str, min_words: int = MIN_QUOTE_WORDS) -> list[QuoteSpan]:
             if number + 1 < len(paragraphs):
                 first = body[paragraphs[number + 1][0]:paragraphs[number + 1][1]].lstrip()
                 next_opens = bool(first) and first[0] in _DOUBLE_OPEN + _DOUBLE_BOTH + _SINGLE_OPEN + _SINGLE_BOTH
-            at_start = not body[para_start:unclosed].strip() and not _MARK_RE.search(
-                body, unclosed + 1, para_end
-            )
-            if next_opens or at_start:
+            at_start = not body[para_start:unclosed].strip() and not _same_kind_mark(body, unclosed, para_end)
+            if next_opens:
                 candidates.append((unclosed, para_end, False))
-                continues = next_opens
+                continues = True
+            elif at_start:
+                # A closing mark was forgotten: the quote ends where its attribution starts.
+                cut = _ATTRIBUTION_RE.search(body, unclosed + 1, para_end)
+                candidates.append((unclosed, cut.start() if cut else para_end, False))
         for open_pos, close_pos, closed in candidates:
             start, end = _trimmed(body, open_pos + 1, close_pos)
             text = body[start:end]

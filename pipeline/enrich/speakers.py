@@ -311,9 +311,13 @@ def _attribute_one(article: _Article, resolver: _Resolver, quote: QuoteSpan, bod
     open_token = _token_at(segment, quote.open, "start")
     if open_token is None:
         return _UNATTRIBUTED
-    close_token = _token_at(segment, max(quote.close - 1, quote.open), "end") if quote.closed else None
     pre = _window(article, segment, open_token - 1, -1)
-    post = _window(article, segment, close_token + 1, +1) if close_token is not None else []
+    if quote.closed:
+        close_token = _token_at(segment, max(quote.close - 1, quote.open), "end")
+        after = close_token + 1 if close_token is not None else None
+    else:  # an unclosed quote cut where its attribution starts
+        after = _token_at(segment, quote.end, "start") if quote.close < len(body) else None
+    post = _window(article, segment, after, +1) if after is not None else []
 
     inner_end = body[quote.start:quote.end].rstrip()
     terminal = inner_end.endswith(".") or inner_end.endswith("...")
