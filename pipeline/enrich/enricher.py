@@ -82,7 +82,7 @@ class Enricher:
                 results.append(EnrichFailure(article, "spaCy could not parse the article text"))
                 continue
             segments = [
-                Segment(docs[position], offset, number, len(texts[position]))
+                Segment(docs[position], offset, number, texts[position])
                 for number, (position, offset) in enumerate(plan)
             ]
             try:

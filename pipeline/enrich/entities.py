@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from pipeline.enrich.names import (
@@ -39,16 +40,17 @@ _POSSESSIVES = {"'s", "’s", "'", "’", "s'", "s’"}
 _DETERMINERS = {"the", "a", "an", "this", "that"}
 _ACRONYM_RE = re.compile(r"^(?:[A-Z]\.?){2,6}$")
 _SUBJECT_DEPS = {"nsubj", "nsubjpass"}
+_LOWER_WORD_RE = re.compile(r"\b[a-z]+\b")
 _APPOSITION_POS = {"DET", "ADJ", "NOUN", "PROPN", "NUM", "PART"}
 _SCORE_RE = re.compile(r"^\d+[-–:]\d+$")  # "Portsmouth 2-1"
 _KINSHIP = {"Mum", "Mom", "Mummy", "Mommy", "Dad", "Daddy", "Mother", "Father", "Grandma", "Grandpa", "Granny", "Nan"}
 _COUNTRY_PREFIXES = {"U.S.", "US", "UK", "U.K.", "EU"}
 
 
+@lru_cache(maxsize=4096)
 def normalize_name(text: str) -> str:
     """Key under which two surface forms count as the same name."""
-    text = text.replace("’", "'").replace("‘", "'")
-    text = re.sub(r"\s+", " ", text).strip().casefold()
+    text = " ".join(text.replace("’", "'").replace("‘", "'").split()).casefold()
     if text.startswith("the "):
         text = text[4:]
     return text
@@ -329,7 +331,7 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
     groups: dict[str, EntityCluster] = {}
     acronyms: list[tuple[Mention, str]] = []
     for segment in segments:
-        lowercase_words = {t.text for t in segment.doc if t.is_lower and t.is_alpha}
+        lowercase_words = _lowercase_words(segment.text)
         for span in segment.doc.ents:
             mention = _clean(segment, span, lowercase_words)
             if mention is None:
@@ -481,6 +483,10 @@ def _person_like(cluster: EntityCluster) -> bool:
     )
 
 
+def _lowercase_words(text: str) -> set[str]:
+    return set(_LOWER_WORD_RE.findall(text))
+
+
 def _count_untagged(index: EntityIndex, segments: list[Segment]) -> None:
     """Count surnames and acronyms the model did not tag as mentions of their entity."""
     single: dict[str, EntityCluster] = {}
@@ -495,15 +501,23 @@ def _count_untagged(index: EntityIndex, segments: list[Segment]) -> None:
                 single.setdefault(title.split(":", 1)[1], cluster)
     if not single:
         return
+    words = "|".join(re.escape(w) for w in sorted(single, key=len, reverse=True))
+    pattern = re.compile(r"(?<!\w)(?:" + words + r")(?!\w)")
     for segment in segments:
-        for token in segment.doc:
-            cluster = single.get(token.text)
-            if cluster is None or index.at_token(segment.number, token.i) is not None:
+        doc = segment.doc
+        for match in pattern.finditer(segment.text):
+            span = doc.char_span(match.start(), match.end())
+            if span is None or len(span) != 1:
                 continue
-            if token.pos_ != "PROPN" and not _ACRONYM_RE.match(token.text):
+            token = span[0]
+            word = match.group()
+            if index.at_token(segment.number, token.i) is not None:
                 continue
+            if token.pos_ != "PROPN" and not _ACRONYM_RE.match(word):
+                continue
+            cluster = single[word]
             start = segment.body_pos(token.idx)
-            mention = Mention(start, start + len(token.text), token.text, cluster.label, segment.number,
+            mention = Mention(start, start + len(word), word, cluster.label, segment.number,
                               token.i, token.i + 1, token.dep_ in _SUBJECT_DEPS)
             cluster.mentions.append(mention)
             index._by_token[(segment.number, token.i)] = cluster

@@ -31,7 +31,11 @@ class Segment:
     doc: Doc
     offset: int
     number: int
-    length: int  # characters in the doc's text (Doc.text is rebuilt on every access)
+    text: str  # the doc's text, kept because Doc.text is rebuilt from the tokens on every access
+
+    @property
+    def length(self) -> int:
+        return len(self.text)
 
     def body_pos(self, doc_pos: int) -> int:
         return doc_pos + self.offset

@@ -80,10 +80,7 @@ class _Article:
         self.index = index
         self.regions = sorted((q.open, q.close) for q in quotes)
         self._region_starts = [r[0] for r in self.regions]
-        self.sentence_starts: list[int] = []
-        for segment in segments:
-            self.sentence_starts.extend(segment.body_pos(sent.start_char) for sent in segment.doc.sents)
-        self.sentence_starts.sort()
+        self._sentence_starts: list[int] | None = None
         self.mentions = sorted(
             ((m, c) for c in index.clusters for m in c.mentions if not self.in_quote(m.start)),
             key=lambda pair: pair[0].start,
@@ -101,11 +98,19 @@ class _Article:
                 return segment
         return None
 
+    @property
+    def sentence_starts(self) -> list[int]:
+        if self._sentence_starts is None:  # only pronouns and unattributed quotes need sentences
+            starts = [segment.body_pos(sent.start_char) for segment in self.segments for sent in segment.doc.sents]
+            self._sentence_starts = sorted(starts)
+        return self._sentence_starts
+
     def sentence_floor(self, position: int, back: int) -> int:
         """Start of the sentence `back` sentences before the one holding `position`."""
-        at = bisect.bisect_right(self.sentence_starts, position) - 1
+        starts = self.sentence_starts
+        at = bisect.bisect_right(starts, position) - 1
         at = max(0, at - back)
-        return self.sentence_starts[at] if self.sentence_starts else 0
+        return starts[at] if starts else 0
 
     def mentions_before(self, position: int) -> Iterator[tuple[Mention, EntityCluster]]:
         """Mentions outside quotes that start before `position`, latest first (a bounded look-back)."""
