@@ -22,6 +22,7 @@ import psutil
 import yaml
 from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from bench.procs import PYTHON, REPO, MemoryWatch, Watched, clean_env, start, stop
 
@@ -93,7 +94,12 @@ def wait_group(kafka: str, group: str, members: int, watched: list[Watched], tim
             for item in watched:
                 if item.process.poll() is not None:
                     raise RuntimeError(f"{item.role} exited with {item.process.returncode}; see {item.log}")
-            info = admin.describe_groups([group]).get(group) or {}
+            try:
+                info = admin.describe_groups([group]).get(group) or {}
+            except KafkaError as e:  # a fresh broker has no group coordinator yet
+                if not getattr(e, "retriable", False):
+                    raise
+                info = {}
             joined = info.get("members") or []
             if info.get("group_state") == "Stable" and len(joined) == members and all(
                 m["member_assignment"]["assigned_partitions"] for m in joined
