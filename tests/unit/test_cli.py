@@ -97,7 +97,7 @@ def test_enrich_keeps_order_and_goes_on_past_bad_lines():
         good,
         "{not json",
         json.dumps({"id": "t", "title": "no body"}),
-        json.dumps({"id": "u", "title": "Short", "body": "Kamala Harris visited Paris."}),
+        json.dumps({"id": "u", "title": "Short", "body": "Vice President Kamala Harris visited Paris on Monday, officials said."}),
         "",
     ]
     result = newswire("enrich", stdin=("\n".join(lines) + "\n").encode() + b"\xff\xfe\n")
