@@ -41,6 +41,7 @@ _DETERMINERS = {"the", "a", "an", "this", "that"}
 _ACRONYM_RE = re.compile(r"^(?:[A-Z]\.?){2,6}$")
 _SUBJECT_DEPS = {"nsubj", "nsubjpass"}
 _LOWER_WORD_RE = re.compile(r"\b[a-z]+\b")
+_CAPITALISED_WORD_RE = re.compile(r"\b[A-Z]\w*")
 _APPOSITION_POS = {"DET", "ADJ", "NOUN", "PROPN", "NUM", "PART"}
 _SCORE_RE = re.compile(r"^\d+[-–:]\d+$")  # "Portsmouth 2-1"
 _KINSHIP = {"Mum", "Mom", "Mummy", "Mommy", "Dad", "Daddy", "Mother", "Father", "Grandma", "Grandpa", "Granny", "Nan"}
@@ -83,6 +84,7 @@ class EntityCluster:
     aliases: list[str] = field(default_factory=list)
     titles: set[str] = field(default_factory=set)
     gender: str | None = None
+    gender_from_title: bool = False  # "Mr."/"Ms." is sure; a first name only suggests
 
     @property
     def first_start(self) -> int:
@@ -130,7 +132,9 @@ class EntityIndex:
             self._register(cluster)
 
 
-def _clean(segment: Segment, span, lowercase_words: set[str]) -> Mention | None:
+def _clean(
+    segment: Segment, span, lowercase_words: set[str], capitalised: Counter[str], places: set[str]
+) -> Mention | None:
     """The mention of a spaCy entity span with determiners, titles and possessives removed."""
     label = span.label_
     if label not in ENTITY_LABELS:
@@ -144,6 +148,10 @@ def _clean(segment: Segment, span, lowercase_words: set[str]) -> Mention | None:
             break
         if "\n" in token.whitespace_:
             last = index + 1
+            break
+    for index in range(first + 1, last - 1):
+        if doc[index].lower_ in ("'s", "’s") and doc[first:index].text in places:
+            first = index + 1  # "Nigeria's National Commission": the owner is a place named elsewhere
             break
     if first > span.start - 1 and doc[first].lower_ in _POSSESSIVES and first > 0 and doc[first - 1].is_title:
         first -= 1  # "King" + "'s College London" split by the model
@@ -161,8 +169,11 @@ def _clean(segment: Segment, span, lowercase_words: set[str]) -> Mention | None:
                 last = index  # "Tom Sanders of King's College"
                 break
     # A capitalised common word opening a sentence or a headline ("Novelist Hanna Berg").
-    while first < last and _sentence_initial(doc, first) and doc[first].lower_ in lowercase_words:
-        first += 1
+    if first < last and _sentence_initial(doc, first) and doc[first].lower_ in lowercase_words:
+        if last - first == 1:
+            return None  # "Monsoon rains kill dozens": a common word, capitalised by position
+        if label == "PERSON" or capitalised[doc[last - 1].text] > 1:
+            first += 1  # "Novelist Hanna Berg", "Carmaker Vellmann" (but not "World Athletics")
     titles: list[str] = []
     if label == "PERSON":
         while last - first > 1 and _is_title(doc[first]):
@@ -181,10 +192,13 @@ def _clean(segment: Segment, span, lowercase_words: set[str]) -> Mention | None:
         return None
     if label == "PERSON" and last - first == 1 and doc[first].text in _KINSHIP:
         return None
-    context_label = _label_by_context(doc, first, last, label)
+    context_label = _label_by_context(doc, first, last, label, places)
     start = segment.body_pos(doc[first].idx)
     end = segment.body_pos(doc[last - 1].idx + len(doc[last - 1].text))
-    is_subject = any(doc[i].dep_ in _SUBJECT_DEPS for i in range(first, last))
+    is_subject = any(
+        doc[i].dep_ in _SUBJECT_DEPS or (doc[i].dep_ == "appos" and doc[i].head.dep_ in _SUBJECT_DEPS)
+        for i in range(first, last)
+    )
     return Mention(
         start, end, text, context_label, segment.number, first, last, is_subject, tuple(titles),
         by_context=context_label != label,
@@ -212,7 +226,7 @@ def _is_title_fragment(doc, first: int, last: int) -> bool:
     return False
 
 
-def _label_by_context(doc, first: int, last: int, label: str) -> str:
+def _label_by_context(doc, first: int, last: int, label: str, places: set[str]) -> str:
     """Correct the model's PERSON / ORG / place label from the words inside and around the mention."""
     words = [doc[i].text for i in range(first, last)]
     if label not in ("PERSON", "ORG") and label not in PLACE_LABELS:
@@ -223,7 +237,7 @@ def _label_by_context(doc, first: int, last: int, label: str) -> str:
         return label if label in PLACE_LABELS else "LOC"
     if len(words) > 1 and (words[-1] in ORG_WORDS or words[0] in ORG_FIRST_WORDS):
         return "ORG"
-    if label != "PERSON" and _person_context(doc, first, last):
+    if label != "PERSON" and (_person_context(doc, first, last) or _owned_by_place(doc, first, last, places)):
         return "PERSON"
     if label not in PLACE_LABELS and _place_context(doc, first, last):
         return "GPE"
@@ -262,6 +276,16 @@ def _person_context(doc, first: int, last: int) -> bool:
     if first >= 1 and doc[first - 1].pos_ == "ADP":
         return False  # "In Beijing, a spokesperson said": a fronted place, not an apposition
     return _apposition_has(doc, last, PERSON_NOUNS)
+
+
+def _owned_by_place(doc, first: int, last: int, places: set[str]) -> bool:
+    """'Ethiopia's Tigst Assefa': a two- or three-word name owned by a place is a person."""
+    if not 2 <= last - first <= 3 or first < 2 or doc[first - 1].lower_ not in ("'s", "’s"):
+        return False
+    words = [doc[i].text for i in range(first, last)]
+    if any(w in ORG_WORDS or w in PLACE_WORDS or not (w[:1].isupper() and w.isalpha()) for w in words):
+        return False
+    return doc[first - 2].text in places
 
 
 def _org_context(doc, first: int, last: int) -> bool:
@@ -332,8 +356,11 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
     acronyms: list[tuple[Mention, str]] = []
     for segment in segments:
         lowercase_words = _lowercase_words(segment.text)
-        for span in segment.doc.ents:
-            mention = _clean(segment, span, lowercase_words)
+        capitalised = Counter(_CAPITALISED_WORD_RE.findall(segment.text))
+        ents = segment.doc.ents
+        places = {e.text for e in ents if e.label_ in PLACE_LABELS}
+        for span in ents:
+            mention = _clean(segment, span, lowercase_words, capitalised, places)
             if mention is None:
                 continue
             key = normalize_name(mention.text)
@@ -375,6 +402,7 @@ def _finish(cluster: EntityCluster) -> None:
         gender = None
         for title in cluster.titles:
             gender = gender or gender_of_title(title)
+        cluster.gender_from_title = gender is not None
         cluster.gender = gender or gender_of_first_name(cluster.name.split()[0])
 
 

@@ -96,7 +96,7 @@ ORG_WORDS = frozenset(
     Services Society Systems Technologies Terminals Union United University Association Agency
     Authority Coalition Alliance Army Navy Police Parliament Assembly Senate Congress College
     School Hospital Trust Times Post Journal News Network Broadcasting Holdings Partners Capital
-    Securities Pharmaceuticals Labs Laboratories Industries Enterprises International Rovers City""".split()
+    Securities Pharmaceuticals Labs Laboratories Industries Enterprises International Rovers""".split()
 )
 ORG_FIRST_WORDS = frozenset(
     """FC AC AFC SC Bank University Ministry Department Council Commission Office Federation

@@ -226,34 +226,45 @@ class _Resolver:
 
     def pronoun(self, word: str, position: int) -> EntityCluster | None:
         if word in _MALE or word in _FEMALE:
-            gender = "m" if word in _MALE else "f"
-            floor = self.article.sentence_floor(position, 2)
-            nearest = None
-            name_shaped = None
-            for mention, cluster in self.article.mentions_before(position):
-                if mention.start < 0:
-                    continue  # the headline is not where a body's pronoun points
-                if (
-                    cluster.label != "PERSON"
-                    or (mention.by_context and mention.label != "PERSON")
-                    or cluster.gender not in (None, gender)
-                ):
-                    if name_shaped is None and cluster.label != "PERSON" and _name_shaped(cluster):
-                        name_shaped = cluster
-                    continue
-                if mention.start < floor:
-                    return nearest or cluster
-                if mention.is_subject:
-                    return cluster
-                nearest = nearest or cluster
-            if nearest is None and name_shaped is not None:
-                name_shaped.label = "PERSON"  # "she" points at it: the model's ORG was wrong
-                return name_shaped
-            return nearest
+            return self.person_pronoun("m" if word in _MALE else "f", position)
         if word in _PLURAL or word == "it":
             for mention, cluster in self.article.mentions_before(position):
                 if cluster.label == "ORG" and mention.is_subject:
                     return cluster
+        return None
+
+    def person_pronoun(self, gender: str, position: int) -> EntityCluster | None:
+        """The person 'he' or 'she' points at: a subject of the last sentences first, the nearest person next.
+
+        A gender known from a title ("Ms.") rules a person out; one guessed from a first name
+        only makes the person a second choice.
+        """
+        floor = self.article.sentence_floor(position, 2)
+        subjects: list[EntityCluster] = []
+        others: list[EntityCluster] = []
+        name_shaped = None
+        for mention, cluster in self.article.mentions_before(position):
+            if mention.start < 0:
+                continue  # the headline is not where a body's pronoun points
+            if cluster.label != "PERSON" or (mention.by_context and mention.label != "PERSON"):
+                if name_shaped is None and cluster.label != "PERSON" and _name_shaped(cluster):
+                    name_shaped = cluster
+                continue
+            if cluster.gender not in (None, gender) and cluster.gender_from_title:
+                continue
+            if mention.start >= floor and mention.is_subject:
+                subjects.append(cluster)
+            else:
+                others.append(cluster)
+        for pool in (subjects, others):
+            for cluster in pool:
+                if cluster.gender in (None, gender):
+                    return cluster
+            if pool:
+                return pool[0]
+        if name_shaped is not None:
+            name_shaped.label = "PERSON"  # "she" points at it: the model's ORG was wrong
+            return name_shaped
         return None
 
     def proper_name(self, token, segment: Segment) -> EntityCluster | None:
