@@ -8,6 +8,6 @@ Contract used by the runtimes (embedded and Kafka) and the CLI:
                                                      # same length and order as `articles`
 """
 
-from pipeline.enrich.enricher import EnrichFailure, Enricher
+from pipeline.enrich.enricher import Enricher, EnrichFailure
 
 __all__ = ["Enricher", "EnrichFailure"]

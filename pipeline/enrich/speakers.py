@@ -305,7 +305,7 @@ class _Resolver:
                     best = cluster
             if best is not None:
                 return best
-            for mention, cluster in before:
+            for _, cluster in before:
                 if cluster.label == "ORG":
                     return cluster
             for mention, cluster in before:

@@ -6,7 +6,7 @@ import pytest
 
 import pipeline.enrich.enricher as enricher_module
 from pipeline.article import Article, EnrichedArticle
-from pipeline.enrich import EnrichFailure, Enricher
+from pipeline.enrich import Enricher, EnrichFailure
 from pipeline.enrich.nlp import find_english_model
 from pipeline.errors import ModelError
 

@@ -1,0 +1,243 @@
+"""Entity mentions: spaCy's entity spans cleaned and labelled by their context.
+
+Cleaning strips determiners, titles ("Dr.", "Prime Minister"), possessives ("Tel Aviv's"),
+a place that owns the name ("Nigeria's National Commission"), a capitalised common word that
+opens a sentence ("Novelist Hanna Berg"), and drops fragments of titles ("State" in
+"Secretary of State", "Defense" in "Defense Secretary"). The label is corrected from the
+words inside the name ("Skyward Airlines" is an organisation) and around it ("east of
+Khan Younis" is a place, "Olena Kravets, a pensioner" a person).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from pipeline.enrich.names import (
+    DEPARTMENT_WORDS,
+    DIRECTION_WORDS,
+    ENTITY_LABELS,
+    ORG_FIRST_WORDS,
+    ORG_NOUNS,
+    ORG_WORDS,
+    PERSON_NOUNS,
+    PLACE_LABELS,
+    PLACE_NOUNS,
+    PLACE_WORDS,
+    TITLE_HEADS,
+    TITLE_WORDS,
+)
+from pipeline.enrich.segments import Segment
+
+__all__ = ["Mention", "SUBJECT_DEPS", "ACRONYM_RE", "clean_mention", "word_tables"]
+
+_POSSESSIVES = {"'s", "’s", "'", "’", "s'", "s’"}
+_DETERMINERS = {"the", "a", "an", "this", "that"}
+ACRONYM_RE = re.compile(r"^(?:[A-Z]\.?){2,6}$")
+SUBJECT_DEPS = {"nsubj", "nsubjpass"}
+_LOWER_WORD_RE = re.compile(r"\b[a-z]+\b")
+_CAPITALISED_WORD_RE = re.compile(r"\b[A-Z]\w*")
+_APPOSITION_POS = {"DET", "ADJ", "NOUN", "PROPN", "NUM", "PART"}
+_SCORE_RE = re.compile(r"^\d+[-–:]\d+$")  # "Portsmouth 2-1"
+_KINSHIP = {"Mum", "Mom", "Mummy", "Mommy", "Dad", "Daddy", "Mother", "Father", "Grandma", "Grandpa", "Granny", "Nan"}
+_COUNTRY_PREFIXES = {"U.S.", "US", "UK", "U.K.", "EU"}
+
+
+@dataclass
+class Mention:
+    """One cleaned entity mention; `start`/`end` are body positions (negative in the title)."""
+
+    start: int
+    end: int
+    text: str
+    label: str
+    segment: int
+    first_token: int
+    last_token: int  # exclusive
+    is_subject: bool
+    titles: tuple[str, ...] = ()
+    by_context: bool = False  # the label comes from the words around the mention, not the model
+
+
+def word_tables(text: str) -> tuple[set[str], Counter[str]]:
+    """The lower-case words of a text, and how often each capitalised word occurs."""
+    return set(_LOWER_WORD_RE.findall(text)), Counter(_CAPITALISED_WORD_RE.findall(text))
+
+
+def clean_mention(
+    segment: Segment, span, lowercase_words: set[str], capitalised: Counter[str], places: set[str]
+) -> Mention | None:
+    """The mention of a spaCy entity span with determiners, titles and possessives removed."""
+    label = span.label_
+    if label not in ENTITY_LABELS:
+        return None
+    doc = segment.doc
+    first, last = span.start, span.end
+    for index in range(first, last):
+        token = doc[index]
+        if token.is_space or "\n" in token.text or token.text in ("(", "[", "|"):
+            last = index
+            break
+        if "\n" in token.whitespace_:
+            last = index + 1
+            break
+    for index in range(first + 1, last - 1):
+        if doc[index].lower_ in ("'s", "’s") and doc[first:index].text in places:
+            first = index + 1  # "Nigeria's National Commission": the owner is a place named elsewhere
+            break
+    if first > span.start - 1 and doc[first].lower_ in _POSSESSIVES and first > 0 and doc[first - 1].is_title:
+        first -= 1  # "King" + "'s College London" split by the model
+    while first < last and (doc[first].lower_ in _DETERMINERS or doc[first].is_punct):
+        first += 1
+    while last > first and (doc[last - 1].lower_ in _POSSESSIVES or doc[last - 1].is_punct or (
+        last - first > 1 and _SCORE_RE.match(doc[last - 1].text)
+    )):
+        last -= 1
+    if last - first >= 4 and doc[last - 1].like_num and doc[last - 2].text in "-–" and doc[last - 3].like_num:
+        last -= 3  # "Portsmouth 2 - 1"
+    if label == "PERSON":
+        for index in range(first + 2, last - 1):
+            if doc[index].lower_ == "of" and doc[index + 1].is_title:
+                last = index  # "Tom Sanders of King's College"
+                break
+    # A capitalised common word opening a sentence or a headline ("Novelist Hanna Berg").
+    if first < last and _sentence_initial(doc, first) and doc[first].lower_ in lowercase_words:
+        if last - first == 1:
+            return None  # "Monsoon rains kill dozens": a common word, capitalised by position
+        if label == "PERSON" or capitalised[doc[last - 1].text] > 1:
+            first += 1  # "Novelist Hanna Berg", "Carmaker Vellmann" (but not "World Athletics")
+    titles: list[str] = []
+    if label == "PERSON":
+        while last - first > 1 and _is_title(doc[first]):
+            titles.append(doc[first].lower_.rstrip("."))
+            first += 1
+        back = span.start - 1
+        while back >= 0 and back >= span.start - 4 and _is_title(doc[back]) and doc[back].text[:1].isupper():
+            titles.append(doc[back].lower_.rstrip("."))
+            back -= 1
+    if first >= last:
+        return None
+    text = doc[first:last].text.strip()
+    if len(text) < 2 or not any(ch.isalpha() for ch in text) or not any(ch.isupper() for ch in text):
+        return None
+    if label != "PERSON" and _is_title_fragment(doc, first, last):
+        return None
+    if label == "PERSON" and last - first == 1 and doc[first].text in _KINSHIP:
+        return None
+    context_label = _label_by_context(doc, first, last, label, places)
+    start = segment.body_pos(doc[first].idx)
+    end = segment.body_pos(doc[last - 1].idx + len(doc[last - 1].text))
+    is_subject = any(
+        doc[i].dep_ in SUBJECT_DEPS or (doc[i].dep_ == "appos" and doc[i].head.dep_ in SUBJECT_DEPS)
+        for i in range(first, last)
+    )
+    return Mention(
+        start, end, text, context_label, segment.number, first, last, is_subject, tuple(titles),
+        by_context=context_label != label,
+    )
+
+
+def _sentence_initial(doc, index: int) -> bool:
+    return index == 0 or doc[index].is_sent_start or doc[index - 1].is_space or doc[index - 1].text in ('"', "“", "‘")
+
+
+def _is_title(token) -> bool:
+    return token.lower_.rstrip(".") in TITLE_WORDS
+
+
+def _is_title_fragment(doc, first: int, last: int) -> bool:
+    """'State' in 'Secretary of State', 'Defense' in 'Defense Secretary', 'State' in 'State-owned'."""
+    while first < last - 1 and doc[first].text in _COUNTRY_PREFIXES:
+        first += 1
+    if not all(doc[i].text in DEPARTMENT_WORDS for i in range(first, last)):
+        return False
+    if last < len(doc) and (doc[last].lower_ in TITLE_HEADS or doc[last].text == "-"):
+        return True
+    if first >= 2 and doc[first - 1].lower_ in {"of", "for"} and doc[first - 2].lower_ in TITLE_HEADS:
+        return True
+    return False
+
+
+def _label_by_context(doc, first: int, last: int, label: str, places: set[str]) -> str:
+    """Correct the model's PERSON / ORG / place label from the words inside and around the mention."""
+    words = [doc[i].text for i in range(first, last)]
+    if label not in ("PERSON", "ORG") and label not in PLACE_LABELS:
+        if label in ("WORK_OF_ART", "PRODUCT", "EVENT", "LAW") and any(w in ORG_WORDS for w in words):
+            return "ORG"
+        return label
+    if len(words) > 1 and words[-1] in PLACE_WORDS:
+        return label if label in PLACE_LABELS else "LOC"
+    if len(words) > 1 and (words[-1] in ORG_WORDS or words[0] in ORG_FIRST_WORDS):
+        return "ORG"
+    if label != "PERSON" and (_person_context(doc, first, last) or _owned_by_place(doc, first, last, places)):
+        return "PERSON"
+    if label not in PLACE_LABELS and _place_context(doc, first, last):
+        return "GPE"
+    if label != "ORG" and _org_context(doc, first, last):
+        return "ORG"
+    return label
+
+
+def _place_context(doc, first: int, last: int) -> bool:
+    """A name that sits where places sit: 'east of X', 'near X', 'X lighthouse', 'X, the largest city'."""
+    if first >= 1 and doc[first - 1].lower_ in {"near", "outside", "toward", "towards"}:
+        return True
+    if (
+        first >= 1 and doc[first - 1].lower_ == "in" and last - first == 1
+        and (last >= len(doc) or doc[last].text in (",", ".", ";"))
+    ):
+        return True  # "In Beijing, ...", "a briefing in Copenhagen."
+    if first >= 2 and doc[first - 1].lower_ == "of" and doc[first - 2].lower_ in DIRECTION_WORDS:
+        return True
+    if last < len(doc) and doc[last].lower_ in PLACE_NOUNS and doc[last].text.islower():
+        return True
+    return _apposition_has(doc, last, PLACE_NOUNS)
+
+
+def _person_context(doc, first: int, last: int) -> bool:
+    """A name next to a person's role or age: 'Its chief executive, X', 'X, 62,', 'X, a farmer'."""
+    if not all(doc[i].text[:1].isupper() and doc[i].is_alpha or doc[i].text == "-" for i in range(first, last)):
+        return False
+    before = first - 1
+    if before >= 0 and doc[before].text == ",":
+        before -= 1
+    if before >= 0 and doc[before].lower_ in PERSON_NOUNS and doc[before].text.islower():
+        return True
+    if last + 1 < len(doc) and doc[last].text == "," and doc[last + 1].like_num:
+        return True
+    if first >= 1 and doc[first - 1].pos_ == "ADP":
+        return False  # "In Beijing, a spokesperson said": a fronted place, not an apposition
+    return _apposition_has(doc, last, PERSON_NOUNS)
+
+
+def _owned_by_place(doc, first: int, last: int, places: set[str]) -> bool:
+    """'Ethiopia's Tigst Assefa': a two- or three-word name owned by a place is a person."""
+    if not 2 <= last - first <= 3 or first < 2 or doc[first - 1].lower_ not in ("'s", "’s"):
+        return False
+    words = [doc[i].text for i in range(first, last)]
+    if any(w in ORG_WORDS or w in PLACE_WORDS or not (w[:1].isupper() and w.isalpha()) for w in words):
+        return False
+    return doc[first - 2].text in places
+
+
+def _org_context(doc, first: int, last: int) -> bool:
+    """'German carmaker X', 'X, the world's largest copper producer' (but not 'X, a company director')."""
+    if first >= 1 and doc[first - 1].lower_ in ORG_NOUNS and doc[first - 1].is_lower:
+        return True
+    return _apposition_has(doc, last, ORG_NOUNS) and not _apposition_has(doc, last, PERSON_NOUNS)
+
+
+def _apposition_has(doc, last: int, nouns: frozenset[str]) -> bool:
+    if last >= len(doc) or doc[last].text != ",":
+        return False
+    for index in range(last + 1, min(last + 8, len(doc))):
+        token = doc[index]
+        if token.is_punct and token.text not in ("'s", "-"):
+            return False
+        if token.pos_ not in _APPOSITION_POS and token.text != "-":
+            return False
+        if token.lower_ in nouns and token.pos_ == "NOUN" and token.text.islower():
+            following = doc[index + 1] if index + 1 < len(doc) else None
+            return following is None or not (following.lower_ in ("'s", "’s") or (following.pos_ == "NOUN" and following.is_lower))
+    return False
