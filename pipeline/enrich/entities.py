@@ -19,6 +19,7 @@ from pipeline.enrich.mentions import (
     SUBJECT_DEPS,
     Mention,
     clean_mention,
+    extend_first_name,
     word_tables,
 )
 from pipeline.enrich.names import (
@@ -53,6 +54,7 @@ class EntityCluster:
     aliases: list[str] = field(default_factory=list)
     titles: set[str] = field(default_factory=set)
     gender: str | None = None
+    fixed_label: str | None = None  # set when short forms were merged into this full name
     gender_from_title: bool = False  # "Mr."/"Ms." is sure; a first name only suggests
 
     @property
@@ -60,10 +62,11 @@ class EntityCluster:
         return min(m.start for m in self.mentions)
 
     def label_votes(self) -> Counter[str]:
-        """Mentions per label; a label read from the context counts twice."""
+        """Mentions per label, weighed by their words ("Margaret Holloway" outweighs a stray "Holloway");
+        a label read from the context counts twice."""
         votes: Counter[str] = Counter()
         for mention in self.mentions:
-            votes[mention.label] += 2 if mention.by_context else 1
+            votes[mention.label] += min(len(mention.text.split()), 3) * (2 if mention.by_context else 1)
         return votes
 
 
@@ -182,7 +185,7 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
 
 def _finish(cluster: EntityCluster) -> None:
     cluster.mentions.sort(key=lambda m: m.start)
-    cluster.label = _majority_label(cluster)
+    cluster.label = cluster.fixed_label or _majority_label(cluster)
     cluster.name = _canonical_name(cluster)
     seen: dict[str, None] = {}
     for mention in cluster.mentions:
@@ -261,6 +264,7 @@ def _merge_surnames(clusters: list[EntityCluster]) -> list[EntityCluster]:
         if target is None or target is cluster:
             kept.append(cluster)
             continue
+        target.fixed_label = target.label  # the short forms' own labels were the model's slips
         _merge(target, cluster)
     return kept
 
@@ -319,6 +323,7 @@ def _count_untagged(index: EntityIndex, segments: list[Segment]) -> None:
     pattern = re.compile(r"(?<!\w)(?:" + words + r")(?!\w)")
     for segment in segments:
         doc = segment.doc
+        lowercase_words, _ = word_tables(segment.text)
         for match in pattern.finditer(segment.text):
             span = doc.char_span(match.start(), match.end())
             if span is None or len(span) != 1:
@@ -330,8 +335,13 @@ def _count_untagged(index: EntityIndex, segments: list[Segment]) -> None:
             if token.pos_ != "PROPN" and not ACRONYM_RE.match(word):
                 continue
             cluster = single[word]
-            start = segment.body_pos(token.idx)
-            mention = Mention(start, start + len(word), word, cluster.label, segment.number,
-                              token.i, token.i + 1, token.dep_ in SUBJECT_DEPS)
+            first = token.i
+            if cluster.label == "PERSON" and " " not in cluster.name:
+                first = extend_first_name(doc, token.i, token.i + 1, lowercase_words)
+            start = segment.body_pos(doc[first].idx)
+            text = doc[first:token.i + 1].text
+            mention = Mention(start, start + len(text), text, cluster.label, segment.number,
+                              first, token.i + 1, token.dep_ in SUBJECT_DEPS)
             cluster.mentions.append(mention)
-            index._by_token[(segment.number, token.i)] = cluster
+            for position in range(first, token.i + 1):
+                index._by_token[(segment.number, position)] = cluster

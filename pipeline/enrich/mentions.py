@@ -27,10 +27,11 @@ from pipeline.enrich.names import (
     PLACE_WORDS,
     TITLE_HEADS,
     TITLE_WORDS,
+    gender_of_first_name,
 )
 from pipeline.enrich.segments import Segment
 
-__all__ = ["Mention", "SUBJECT_DEPS", "ACRONYM_RE", "clean_mention", "word_tables"]
+__all__ = ["Mention", "SUBJECT_DEPS", "ACRONYM_RE", "clean_mention", "extend_first_name", "word_tables"]
 
 _POSSESSIVES = {"'s", "’s", "'", "’", "s'", "s’"}
 _DETERMINERS = {"the", "a", "an", "this", "that"}
@@ -126,6 +127,9 @@ def clean_mention(
     if label == "PERSON" and last - first == 1 and doc[first].text in _KINSHIP:
         return None
     context_label = _label_by_context(doc, first, last, label, places)
+    if context_label == "PERSON":
+        first = extend_first_name(doc, first, last, lowercase_words)
+        text = doc[first:last].text.strip()
     start = segment.body_pos(doc[first].idx)
     end = segment.body_pos(doc[last - 1].idx + len(doc[last - 1].text))
     is_subject = any(
@@ -136,6 +140,20 @@ def clean_mention(
         start, end, text, context_label, segment.number, first, last, is_subject, tuple(titles),
         by_context=context_label != label,
     )
+
+
+def extend_first_name(doc, first: int, last: int, lowercase_words: set[str]) -> int:
+    """'Amara' + 'Raghunathan' when the model tagged only the surname."""
+    if last - first != 1 or first == 0:
+        return first
+    before = doc[first - 1]
+    if (
+        (before.pos_ == "PROPN" or gender_of_first_name(before.text) is not None)
+        and before.is_title and before.is_alpha and not before.ent_type_
+        and not _is_title(before) and before.lower_ not in lowercase_words
+    ):
+        return first - 1
+    return first
 
 
 def _sentence_initial(doc, index: int) -> bool:
