@@ -41,6 +41,7 @@ def client_config(settings: Settings) -> dict:
         "client_id": kafka.client_id,
         "security_protocol": kafka.security_protocol,
         "request_timeout_ms": kafka.request_timeout_ms,
+        "bootstrap_timeout_ms": kafka.bootstrap_timeout_ms,
     }
     if kafka.sasl_mechanism:
         config["sasl_mechanism"] = kafka.sasl_mechanism

@@ -38,8 +38,11 @@ def configure_logging(level: str = "WARNING", *, worker: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("kafka", "elastic_transport", "urllib3", "httpx", "httpcore", "trafilatura", "htmldate"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level) if not worker else logging.WARNING)
+    # Client libraries narrate their retries; a worker's log keeps their warnings, while an
+    # interactive command ends with one line of its own that says what failed.
+    library_level = logging.WARNING if worker or root.level <= logging.DEBUG else logging.CRITICAL
+    for noisy in ("kafka", "elastic_transport", "elasticsearch", "urllib3", "httpx", "httpcore", "trafilatura", "htmldate"):
+        logging.getLogger(noisy).setLevel(library_level)
 
 
 def _highlight(snippet: str) -> Text:

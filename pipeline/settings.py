@@ -50,6 +50,7 @@ class KafkaSettings(_Section):
     ssl_cafile: str | None = None
     ssl_check_hostname: bool = True
     request_timeout_ms: int = Field(default=30_000, gt=0)
+    bootstrap_timeout_ms: int = Field(default=30_000, gt=0)  # how long to try reaching the broker at start
     max_poll_records: int = Field(default=64, gt=0)
 
 

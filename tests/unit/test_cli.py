@@ -127,3 +127,17 @@ def test_embedded_dead_letters_can_be_listed_and_replayed(tmp_path):
     assert listed.returncode == 0 and "stage=connector" in listed.stdout.decode() and "field 'id'" in listed.stdout.decode()
     replay = newswire("deadletter", "replay", "-c", str(config))
     assert replay.returncode == 0 and "replayed 0 record(s); 1 still dead-lettered" in replay.stderr.decode()
+
+
+def test_unreachable_services_are_one_clear_line(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\nkafka: {{bootstrap_servers: '127.0.0.1:9', request_timeout_ms: 2000, bootstrap_timeout_ms: 2000}}\n"
+        "elasticsearch: {hosts: ['http://127.0.0.1:9'], request_timeout: 2}\n",
+        encoding="utf-8",
+    )
+    search = newswire("search", "-c", str(config), "Blinken")
+    assert_clean_error(search, "Elasticsearch at http://127.0.0.1:9 is unreachable")
+    assert len(search.stderr.decode().splitlines()) == 1, "one line, not the client's retry log"
+    assert_clean_error(newswire("worker", "connectors", "-c", str(config)), "Kafka at 127.0.0.1:9 is unreachable")
+    assert_clean_error(newswire("setup", "-c", str(config)), "Kafka at 127.0.0.1:9 is unreachable")
