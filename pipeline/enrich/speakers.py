@@ -55,6 +55,7 @@ _PLURAL = frozenset({"they", "them"})
 _INDEFINITE = frozenset({"a", "an", "one", "another", "some", "several", "many", "two", "three"})
 _NOMINAL = frozenset({"PROPN", "PRON", "NOUN"})
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
+_OBJECT_DEPS = frozenset({"pobj", "dobj", "iobj", "poss", "dative"})
 _SENTENCE_END = frozenset({".", "!", "?"})
 _EARLY_TOKENS = 8
 _WINDOW_TOKENS = 40
@@ -368,11 +369,29 @@ def _attribute_one(article: _Article, resolver: _Resolver, quote: QuoteSpan, bod
 
 
 def _previous_sentence_subject(article: _Article, resolver: _Resolver, quote: QuoteSpan) -> EntityCluster | None:
+    """Who the sentence before an unattributed quote is about: its subject person, or its pronoun subject,
+    or the first person in it who is not an object ("Speaking in Lisbon, Dmitri Osei, a spokesperson, ...")."""
     floor = article.sentence_floor(quote.open, 1)
+    people = []
     for mention, cluster in article.mentions_before(quote.open):
         if mention.start < floor:
             break
-        if mention.is_subject and cluster.label == "PERSON":
+        if cluster.label == "PERSON" and mention.start >= 0:
+            people.append((mention, cluster))
+    for mention, cluster in people:
+        if mention.is_subject:
+            return cluster
+    segment = article.segment_of(quote.open)
+    if segment is not None:
+        span = segment.doc.char_span(
+            max(0, segment.doc_pos(floor)), segment.doc_pos(quote.open), alignment_mode="expand"
+        )
+        for token in span if span is not None else ():
+            if token.dep_ in _SUBJECT_DEPS and token.lower_ in _MALE | _FEMALE:
+                return resolver.pronoun(token.lower_, segment.token_body_start(token.i))
+    for mention, cluster in reversed(people):
+        doc = article.segments[mention.segment].doc
+        if doc[mention.last_token - 1].dep_ not in _OBJECT_DEPS:
             return cluster
     return None
 
