@@ -130,3 +130,21 @@ def test_keyword_lists(enricher):
     assert "New York" in result.places
     assert result.speakers == ["Priya Raman"]
     assert set(result.people) <= {e.name for e in result.entities}
+
+
+def test_first_name_the_model_missed_joins_the_surname(enricher):
+    body = (
+        "Amara Raghunathan, chief executive of the World Health Organization, spoke on Monday. "
+        "Raghunathan said the numbers would improve."
+    )
+    names = by_name(enrich(enricher, body))
+    assert names["Amara Raghunathan"][0] == "PERSON"
+    assert "Raghunathan" not in names
+
+
+def test_headline_common_word_is_not_an_entity(enricher):
+    result = enrich(enricher, "Monsoon rains killed 38 people in Nepal, officials said. The monsoon began early.",
+                    title="Monsoon rains kill dozens in Nepal")
+    names = by_name(result)
+    assert "Monsoon" not in names
+    assert names["Nepal"][0] in ("GPE", "LOC")

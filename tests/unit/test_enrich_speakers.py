@@ -155,3 +155,28 @@ def test_unnamed_speaker_is_null(enricher):
     body = 'Fire officials met on Monday. "The water came up to the windows in less than an hour," a resident said.'
     result = enrich(enricher, body)
     assert [(q.speaker, q.speaker_label) for q in result.quotes] == [(None, None)]
+
+
+def test_unattributed_quote_after_a_sentence_about_a_person(enricher):
+    body = (
+        "Speaking in Lisbon on Sunday, Dmitri Osei, a spokesperson for Greenfield Energy, said he understood "
+        'the anger. "What we are seeing now is that families in Lisbon deserve better answers." '
+        'He added: "We are listening, and we will keep listening."'
+    )
+    assert speakers(enricher, body) == ["Dmitri Osei", "Dmitri Osei"]
+
+
+def test_unclosed_quote_is_attributed(enricher):
+    body = '"The wind shifted in about ten minutes and we had to leave, said Carla Mendes, a resident of the town.'
+    result = enrich(enricher, body)
+    assert [(q.text, q.speaker) for q in result.quotes] == [
+        ("The wind shifted in about ten minutes and we had to leave", "Carla Mendes")
+    ]
+
+
+def test_speaker_named_only_by_surname_before_gets_the_full_name_from_later(enricher):
+    body = (
+        '"We will not accept any delay to the new metro line," Nakamura said on Monday.\n\n'
+        "Hiroshi Nakamura, the transport minister, has promised to open it next year."
+    )
+    assert speakers(enricher, body) == ["Hiroshi Nakamura"]
