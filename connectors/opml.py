@@ -22,6 +22,7 @@ from lxml import etree
 
 from connectors.http import check_url, redact
 from pipeline.errors import ConfigError, SourceRejected
+from pipeline.settings import read_yaml
 
 __all__ = ["OpmlFeed", "read_opml", "import_opml"]
 
@@ -94,22 +95,11 @@ def _same_feed(url: str) -> str:
 def _read_config(path: Path) -> tuple[str, dict[str, Any]]:
     if not path.exists():
         return "", {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise ConfigError(f"config file {path} is not valid YAML{f' at line {mark.line + 1}' if mark else ''}") from None
-    data = data or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of settings")
+    data = read_yaml(path)
     connectors = data.get("connectors") or []
     if not isinstance(connectors, list):
         raise ConfigError(f"config file {path}: key 'connectors' must be a list")
-    return text, data
+    return path.read_text(encoding="utf-8"), data
 
 
 def _entry_line(connector: dict[str, str]) -> str:

@@ -27,6 +27,7 @@ __all__ = [
     "LimitSettings",
     "ConnectorSettings",
     "load_settings",
+    "read_yaml",
 ]
 
 DEFAULT_CONFIG = Path("config/newswire.yaml")
@@ -168,7 +169,8 @@ class Settings(BaseSettings):
         return bool(self.kafka.bootstrap_servers)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A config file's mapping; ConfigError naming the file (and the line) when it is unreadable."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
@@ -213,9 +215,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
     if path is None and os.environ.get(ENV_PREFIX + "CONFIG"):
         path = os.environ[ENV_PREFIX + "CONFIG"]
     if path is None:
-        file_data = _read_yaml(DEFAULT_CONFIG) if DEFAULT_CONFIG.is_file() else {}
+        file_data = read_yaml(DEFAULT_CONFIG) if DEFAULT_CONFIG.is_file() else {}
     else:
-        file_data = _read_yaml(Path(path))
+        file_data = read_yaml(Path(path))
     Settings._file_data = file_data
     try:
         return Settings()

@@ -100,20 +100,21 @@ def run_all(settings: Settings, *, once: bool, stop: threading.Event) -> RunRepo
     )
 
 
+def _drain(worker, stop: threading.Event) -> None:
+    """Run a consumer worker until its group has committed everything its topic holds now."""
+    probe, done = _drained(worker.settings, group_for(worker.settings, worker.role), worker.source_topic(), stop)
+    try:
+        worker.run(stop, until=done)
+    finally:
+        probe.close()
+
+
 def _run_once(settings: Settings, stop: threading.Event) -> RunReport:
     produced = ConnectorsWorker(settings).run(stop, once=True)
     enrich = EnrichWorker(settings)
-    probe, done = _drained(settings, group_for(settings, "enrich"), settings.topics.articles, stop)
-    try:
-        enrich.run(stop, until=done)
-    finally:
-        probe.close()
+    _drain(enrich, stop)
     sink = SinkWorker(settings)
-    probe, done = _drained(settings, group_for(settings, "sink"), settings.topics.enriched, stop)
-    try:
-        sink.run(stop, until=done)
-    finally:
-        probe.close()
+    _drain(sink, stop)
     from pipeline.index.elastic import ElasticIndex
 
     with ElasticIndex(settings.elasticsearch) as index:

@@ -20,6 +20,7 @@ from pipeline.errors import ServiceError, ServiceUnavailable
 from pipeline.index.elastic import ElasticIndex
 from pipeline.search import SearchQuery
 from pipeline.settings import ElasticsearchSettings
+from tests.integration.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 
@@ -260,62 +261,19 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
-class Relay:
-    """A TCP relay to the real node that can start listening later: the node 'comes back'."""
-
-    def __init__(self, port: int, target: str) -> None:
-        host, _, target_port = target.rpartition("//")[2].partition(":")
-        self.port, self.target = port, (host, int(target_port))
-        self.server: socket.socket | None = None
-        self.closed = threading.Event()
-
-    def start(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        assert self.server is not None
-        while not self.closed.is_set():
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self.closed.set()
-        if self.server is not None:
-            self.server.close()
-
-
 def test_write_keeps_retrying_while_the_node_is_unreachable_and_loses_nothing(settings, index, es_hosts):
-    port = _closed_port()
-    relay = Relay(port, es_hosts)
-    through_relay = settings.model_copy(update={"hosts": [f"http://127.0.0.1:{port}"], "request_timeout": 5})
+    host, _, port = es_hosts.rpartition("//")[2].partition(":")
+    proxy = TcpProxy(host, int(port)).start()
+    proxy.outage()  # the node is away until the timer brings it back
+    through_proxy = settings.model_copy(update={"hosts": [proxy.url], "request_timeout": 5})
     articles = [make_article(f"r{n}") for n in range(20)]
-    threading.Timer(2.0, relay.start).start()
+    threading.Timer(2.0, proxy.restore).start()
     started = time.monotonic()
     try:
-        with ElasticIndex(through_relay) as away:
+        with ElasticIndex(through_proxy) as away:
             results = away.write(articles, stop=threading.Event())
     finally:
-        relay.close()
+        proxy.close()
     assert time.monotonic() - started >= 2.0
     assert [r.status for r in results] == ["indexed"] * 20
     index.refresh()
