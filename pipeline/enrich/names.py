@@ -17,6 +17,7 @@ __all__ = [
     "PLACE_WORDS",
     "PERSON_NOUNS",
     "ACRONYM_STOPWORDS",
+    "REPORTING_VERBS",
     "gender_of_title",
     "gender_of_first_name",
 ]
@@ -123,6 +124,33 @@ PERSON_NOUNS = frozenset(
     designer chef shopkeeper landlord tenant neighbour neighbor villager official""".split()
 )
 ACRONYM_STOPWORDS = frozenset({"of", "the", "and", "for", "on", "in", "de", "du", "des", "la", "le", "&", "to", "at"})
+
+# Verbs that attribute speech ("said", "told", "warned", "according to"), in every form news uses.
+REPORTING_VERBS = frozenset(
+    """
+    say says said saying tell tells told telling add adds added adding warn warns warned warning
+    write writes wrote writing insist insists insisted admit admits admitted note notes noted
+    explain explains explained argue argues argued claim claims claimed state states stated
+    declare declares declared announce announces announced reply replies replied respond responds
+    responded ask asks asked urge urges urged caution cautions cautioned recall recalls recalled
+    continue continues continued concede concedes conceded acknowledge acknowledges acknowledged
+    stress stresses stressed emphasize emphasizes emphasized emphasise emphasises emphasised
+    remark remarks remarked observe observes observed tweet tweets tweeted post posts posted
+    shout shouts shouted plead pleads pleaded joke jokes joked complain complains complained
+    predict predicts predicted promise promises promised vow vows vowed pledge pledges pledged
+    suggest suggests suggested describe describes described call calls called counter counters
+    countered agree agrees agreed confirm confirms confirmed deny denies denied reiterate
+    reiterates reiterated testify testifies testified boast boasts boasted lament laments lamented
+    muse mused whisper whispered yell yelled scream screamed answer answers answered quip quipped
+    text texted email emailed maintain maintains maintained contend contends contended assert
+    asserts asserted assure assures assured report reports reported conclude concludes concluded
+    reflect reflects reflected recount recounts recounted charge charges charged
+    accuse accuses accused proclaim proclaims proclaimed cry cried sigh sighed put puts
+    calling describing noting insisting arguing claiming explaining stressing urging
+    acknowledging admitting declaring warning adding saying telling writing
+    according
+    """.split()
+)
 
 _MALE_TITLES = frozenset({"mr", "sir", "lord", "king", "prince", "father", "brother", "congressman",
                           "chairman", "spokesman", "councilman", "assemblyman"})

@@ -17,43 +17,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline.enrich.entities import EntityCluster, EntityIndex, Mention
-from pipeline.enrich.names import ORG_NOUNS, PERSON_NOUNS, TITLE_WORDS
+from pipeline.enrich.names import ORG_NOUNS, PERSON_NOUNS, REPORTING_VERBS, TITLE_WORDS
 from pipeline.enrich.quotes import QuoteSpan
 from pipeline.enrich.segments import Segment
 
-__all__ = ["Attribution", "REPORTING_VERBS", "attribute_quotes"]
+__all__ = ["Attribution", "attribute_quotes"]
 
-REPORTING_VERBS = frozenset(
-    """
-    say says said saying tell tells told telling add adds added adding warn warns warned warning
-    write writes wrote writing insist insists insisted admit admits admitted note notes noted
-    explain explains explained argue argues argued claim claims claimed state states stated
-    declare declares declared announce announces announced reply replies replied respond responds
-    responded ask asks asked urge urges urged caution cautions cautioned recall recalls recalled
-    continue continues continued concede concedes conceded acknowledge acknowledges acknowledged
-    stress stresses stressed emphasize emphasizes emphasized emphasise emphasises emphasised
-    remark remarks remarked observe observes observed tweet tweets tweeted post posts posted
-    shout shouts shouted plead pleads pleaded joke jokes joked complain complains complained
-    predict predicts predicted promise promises promised vow vows vowed pledge pledges pledged
-    suggest suggests suggested describe describes described call calls called counter counters
-    countered agree agrees agreed confirm confirms confirmed deny denies denied reiterate
-    reiterates reiterated testify testifies testified boast boasts boasted lament laments lamented
-    muse mused whisper whispered yell yelled scream screamed answer answers answered quip quipped
-    text texted email emailed maintain maintains maintained contend contends contended assert
-    asserts asserted assure assures assured report reports reported conclude concludes concluded
-    reflect reflects reflected recount recounts recounted charge charges charged
-    accuse accuses accused proclaim proclaims proclaimed cry cried sigh sighed put puts
-    calling describing noting insisting arguing claiming explaining stressing urging
-    acknowledging admitting declaring warning adding saying telling writing
-    according
-    """.split()
-)
 _ALWAYS_VERBS = frozenset({"said", "says", "told", "according", "added", "asked"})
 _MALE = frozenset({"he", "him"})
 _FEMALE = frozenset({"she", "her"})
 _PLURAL = frozenset({"they", "them"})
 _INDEFINITE = frozenset({"a", "an", "one", "another", "some", "several", "many", "two", "three"})
-_NOMINAL = frozenset({"PROPN", "PRON", "NOUN"})
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 _OBJECT_DEPS = frozenset({"pobj", "dobj", "iobj", "poss", "dative"})
 _SENTENCE_END = frozenset({".", "!", "?"})
@@ -207,14 +181,15 @@ class _Resolver:
         return None
 
     def resolve(self, token, segment: Segment) -> Attribution:
+        """The entity a speaker token stands for: its own entity, a name, a pronoun's person, a noun's organisation."""
         index = self.article.index
         cluster = index.at_token(segment.number, token.i)
-        if cluster is None:
-            for child in token.children:
-                if child.dep_ in ("appos", "compound", "flat", "nmod", "poss") and child.dep_ != "poss":
-                    cluster = index.at_token(segment.number, child.i)
-                    if cluster is not None and child.dep_ == "appos":
-                        break
+        if cluster is None:  # "a Commission spokesperson", "the director, Nicholas Cullinan,"
+            related = [c for c in token.children if c.dep_ in ("appos", "compound", "flat", "nmod")]
+            related.sort(key=lambda c: c.dep_ != "appos")
+            cluster = next(
+                (found for c in related if (found := index.at_token(segment.number, c.i)) is not None), None
+            )
         if cluster is not None:
             return Attribution(cluster, True)
         position = segment.token_body_start(token.i)
