@@ -273,18 +273,21 @@ class SinkWorker(_ConsumerWorker):
             self.index.close()
 
     def poll_batch(self, consumer: KafkaConsumer) -> list:
-        """Gather records until the bulk is full by count or bytes, or the flush interval passed."""
+        """Gather records until the bulk is full by count or bytes, the flush interval passed,
+        or nothing more is arriving (an empty poll while records wait flushes them at once)."""
         es = self.settings.elasticsearch
         deadline = time.monotonic() + es.flush_interval
         records: list = []
         size = 0
         while len(records) < es.bulk_max_docs and size < es.bulk_max_bytes:
             wait_ms = int(max(0.0, deadline - time.monotonic()) * 1000)
+            if records:
+                wait_ms = min(wait_ms, 50)
             polled = consumer.poll(timeout_ms=wait_ms, max_records=es.bulk_max_docs - len(records))
             for batch in polled.values():
                 records.extend(batch)
                 size += sum(len(r.value or b"") for r in batch)
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or (records and not polled):
                 break
         return sorted(records, key=lambda r: (r.partition, r.offset))
 
