@@ -46,8 +46,12 @@ def read_letters(settings: Settings, limit: int | None = None) -> list[DeadLette
     return letters[:limit] if limit else letters
 
 
-def replay_embedded(settings: Settings) -> tuple[int, int]:
-    """Re-run every replayable dead letter through enrichment and indexing; keep the rest. Returns (replayed, kept)."""
+def replay_embedded(settings: Settings, enricher=None) -> tuple[int, int]:
+    """Re-run every replayable dead letter through enrichment and indexing; keep the rest. Returns (replayed, kept).
+
+    The store is rewritten only after the replay is indexed, so a crash midway loses nothing
+    (replaying again is harmless: the ids make it overwrite).
+    """
     from pipeline.runtime.embedded import EmbeddedRuntime, deadletter_path
 
     store = DeadLetterFile(deadletter_path(settings))
@@ -58,11 +62,13 @@ def replay_embedded(settings: Settings) -> tuple[int, int]:
             articles.append(parse_article(letter.payload_bytes()))
         except InvalidArticle:
             kept.append(letter)
-    store.replace(kept)
-    runtime = EmbeddedRuntime(settings)
+    if not articles:
+        return 0, len(kept)
+    runtime = EmbeddedRuntime(settings, enricher=enricher)
     runtime.enricher.warm_up()
     with runtime.index:
-        report = runtime.enrich_and_index(articles, [])
+        report = runtime.enrich_and_index(articles, [])  # appends what still fails to the store
+    store.replace(kept + store.read()[len(letters):])
     return report.indexed, len(kept) + report.dead
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from connectors import Checkpoint, Connector, ConnectorContext, MemoryCheckpoint, build_connector
 from pipeline.article import Article
 from pipeline.deadletter import DeadLetter
-from pipeline.errors import SourceError
+from pipeline.errors import ConfigError, SourceError
 from pipeline.settings import Settings
 
 __all__ = ["Batch", "open_connectors", "read_batches", "Schedule"]
@@ -40,8 +40,6 @@ def open_connectors(settings: Settings, *, stateless: bool = False) -> list[Conn
     names = [block.name for block in settings.connectors]
     duplicates = {name for name in names if names.count(name) > 1}
     if duplicates:
-        from pipeline.errors import ConfigError
-
         raise ConfigError(f"connector names must be unique; repeated: {', '.join(sorted(duplicates))}")
     connectors = []
     for block in settings.connectors:

@@ -92,3 +92,19 @@ def test_stop_event_ends_a_continuous_run(write_config, news, fake_enricher):
     thread.join(timeout=30)
     assert not thread.is_alive()
     assert indexed_ids(settings) == ["news/story0.txt"], "stopped after the first batch, which was committed"
+
+
+def test_replay_indexes_what_now_succeeds_and_keeps_the_rest(write_config, news, fake_enricher):
+    from pipeline.commands.deadletter import replay_embedded
+
+    settings = settings_for(write_config, news)
+    EmbeddedRuntime(settings, enricher=fake_enricher).run(once=True)
+
+    class Fixed(type(fake_enricher)):
+        def enrich(self, articles):
+            return super().enrich([a.model_copy(update={"body": a.body.replace("POISON", "cured")}) for a in articles])
+
+    assert replay_embedded(settings, enricher=Fixed()) == (1, 1), "the poisoned article indexes; the binary file cannot"
+    assert "news/poison.txt" in indexed_ids(settings)
+    assert [d.reason for d in DeadLetterFile(deadletter_path(settings)).read()] == ["binary file (NUL bytes)"]
+    assert replay_embedded(settings, enricher=Fixed()) == (0, 1)
