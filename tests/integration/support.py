@@ -19,11 +19,13 @@ from tests.conftest import REPO, SEEDS
 ARTICLES = REPO / "tests" / "data" / "articles"
 
 
-def corpus(folder: Path) -> Path:
-    """The seed article and a dozen of our own, copied to `folder`."""
+def corpus(folder: Path, copies: int = 1) -> Path:
+    """The seed article and a dozen of our own, copied to `folder` (`copies` times, as distinct files)."""
     folder.mkdir(parents=True, exist_ok=True)
     for source in [*SEEDS.glob("*.txt"), *ARTICLES.glob("*.txt")]:
         shutil.copy(source, folder / source.name)
+        for copy in range(1, copies):
+            shutil.copy(source, folder / f"copy{copy:02d}-{source.name}")
     return folder
 
 
