@@ -86,7 +86,7 @@ def run_embedded(args: argparse.Namespace) -> dict:
             "connectors": [{"type": "files", "name": "bench", "path": str(args.corpus)}],
         }), encoding="utf-8")
         settings = load_settings(config)
-        enricher = Enricher(settings.nlp.model, settings.nlp.batch_size)
+        enricher = Enricher(settings.nlp.model, settings.nlp.pipe_batch_size)
         enricher.warm_up()
         runtime = EmbeddedRuntime(settings, enricher=enricher)
         started, cpu = time.perf_counter(), time.process_time()

@@ -89,7 +89,8 @@ class ElasticsearchSettings(_Section):
 
 class NlpSettings(_Section):
     model: str | None = None
-    batch_size: int = Field(default=64, gt=0)
+    batch_size: int = Field(default=64, gt=0)  # articles per batch: consumer poll, enrich, produce, commit
+    pipe_batch_size: int = Field(default=8, gt=0)  # texts per nlp.pipe step; spaCy's memory grows with it
 
 
 class LimitSettings(_Section):

@@ -210,7 +210,7 @@ class EnrichWorker(_ConsumerWorker):
 
     def __init__(self, settings: Settings, enricher: Enricher | None = None) -> None:
         super().__init__(settings)
-        self.enricher = enricher or Enricher(settings.nlp.model, settings.nlp.batch_size)
+        self.enricher = enricher or Enricher(settings.nlp.model, settings.nlp.pipe_batch_size)
         self.outbox: Outbox | None = None
 
     def source_topic(self) -> str:
