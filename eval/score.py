@@ -288,25 +288,30 @@ def score(directory: Path = DEFAULT_DIR, model: str | None = None, enricher: Enr
     return Report(scores)
 
 
-def _print_report(report: Report, verbose: bool) -> None:
-    print(f"{'article':<28} {'quotes tp/fp/fn':>15} {'qF1':>5} {'speaker':>8} {'ents tp/fp/fn':>14} {'eF1':>5}")
+def report_lines(report: Report, verbose: bool = False) -> list[str]:
+    """The per-article table and the overall figures, as printed by the scorer and by the test run."""
+    lines = [f"{'article':<28} {'quotes tp/fp/fn':>15} {'qF1':>5} {'speaker':>8} {'ents tp/fp/fn':>14} {'eF1':>5}"]
     for a in report.articles:
-        print(
+        lines.append(
             f"{a.name[:28]:<28} {a.quote_tp:>5}/{a.quote_fp}/{a.quote_fn:<5} {a.quote_f1:5.2f} "
             f"{a.speaker_right:>3}/{a.speaker_total:<4} {a.entity_tp:>5}/{a.entity_fp}/{a.entity_fn:<5} {a.entity_f1:5.2f}"
         )
         if verbose:
-            for line in a.problems:
-                print(line)
-    print()
-    print(
+            lines.extend(a.problems)
+    lines.append("")
+    lines.append(
         f"overall: quotes P {report.quote_precision:.3f} R {report.quote_recall:.3f} F1 {report.quote_f1:.3f} | "
         f"speaker accuracy {report.speaker_accuracy:.3f} ({report.total('speaker_right')}/{report.total('speaker_total')}) | "
         f"entities P {report.entity_precision:.3f} R {report.entity_recall:.3f} F1 {report.entity_f1:.3f}"
     )
     seed = report.seed
     if seed is not None:
-        print(f"seed: quotes F1 {seed.quote_f1:.3f}, speakers {[s for s, _ in seed.speakers]}, entity F1 {seed.entity_f1:.3f}")
+        lines.append(f"seed: quotes F1 {seed.quote_f1:.3f}, speakers {[s for s, _ in seed.speakers]}, entity F1 {seed.entity_f1:.3f}")
+    return lines
+
+
+def _print_report(report: Report, verbose: bool) -> None:
+    print("\n".join(report_lines(report, verbose)))
 
 
 def main(argv: list[str] | None = None) -> int:

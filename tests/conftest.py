@@ -14,6 +14,16 @@ from pipeline.enrich import EnrichFailure
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
+EVAL_REPORT = pytest.StashKey[list]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Print the enrichment scorer's figures (quotes, speakers, entities) whenever its tests ran."""
+    lines = config.stash.get(EVAL_REPORT, None)
+    if lines:
+        terminalreporter.section("enrichment scores on eval/articles (eval/score.py)")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 class FakeEnricher:

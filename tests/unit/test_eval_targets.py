@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from eval.score import TARGETS, load_labelled, score
+from eval.score import TARGETS, load_labelled, report_lines, score
+from tests.conftest import EVAL_REPORT
 
 
 @pytest.fixture(scope="module")
-def report():
-    return score()
+def report(request):
+    result = score()
+    request.config.stash[EVAL_REPORT] = report_lines(result)  # printed at the end of the run
+    return result
 
 
 def test_labelled_set_is_large_enough():
