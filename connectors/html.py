@@ -5,12 +5,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+import lxml.html
 import trafilatura
+from lxml import etree
 
-__all__ = ["Page", "extract_page"]
+__all__ = ["Page", "extract_page", "html_to_text", "tidy_text"]
 
 logger = logging.getLogger(__name__)
+
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote dd details div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
+    "header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul".split()
+)
+DROPPED_TAGS = frozenset("script style noscript template iframe object embed svg head button select".split())
+_PARAGRAPH, _LINE = "\x00p", "\x00l"
 
 
 @dataclass
@@ -56,3 +66,47 @@ def extract_page(html: str | bytes, url: str | None = None) -> Page | None:
         language=document.language,
         categories=categories,
     )
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of an HTML fragment: no tags, no script or style text, entities decoded,
+    one blank line between paragraphs, runs of spaces collapsed."""
+    if not markup or not markup.strip():
+        return ""
+    try:
+        root = lxml.html.document_fromstring(markup)
+    except (etree.ParserError, ValueError):
+        return tidy_text(markup)
+    pieces: list[str] = []
+    _collect(root, pieces)
+    return tidy_text("".join(pieces))
+
+
+def _collect(element: Any, pieces: list[str]) -> None:
+    tag = element.tag.lower() if isinstance(element.tag, str) else None  # comments have no str tag
+    if tag is not None and tag not in DROPPED_TAGS:
+        block = tag in BLOCK_TAGS
+        if block:
+            pieces.append(_PARAGRAPH)
+        elif tag == "br":
+            pieces.append(_LINE)
+        if element.text:
+            pieces.append(element.text)
+        for child in element:
+            _collect(child, pieces)
+        if block:
+            pieces.append(_PARAGRAPH)
+    if element.tail:
+        pieces.append(element.tail)
+
+
+def tidy_text(text: str) -> str:
+    """Collapse spaces inside lines; keep paragraph breaks as one blank line."""
+    text = text.replace("\r\n", "\n").replace("\n\n", _PARAGRAPH)
+    paragraphs = []
+    for paragraph in text.split(_PARAGRAPH):
+        lines = [" ".join(line.split()) for line in paragraph.split(_LINE)]
+        joined = "\n".join(line for line in lines if line)
+        if joined:
+            paragraphs.append(joined)
+    return "\n\n".join(paragraphs)

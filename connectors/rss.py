@@ -30,14 +30,14 @@ from lxml import etree
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from connectors.base import Connector, ConnectorOptions, Record
-from connectors.html import extract_page
+from connectors.html import extract_page, html_to_text, tidy_text
 from connectors.http import Fetcher, FetchResult, Throttled, backoff_delay, check_url, redact
 from connectors.registry import register
 from pipeline.article import Article, Source, fit_id
 from pipeline.deadletter import DeadLetter
 from pipeline.errors import SourceError, SourceRejected
 
-__all__ = ["RssConnector", "RssOptions", "html_to_text", "feed_interval"]
+__all__ = ["RssConnector", "RssOptions", "feed_interval"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +46,6 @@ MAX_FEED_TTL = 24 * 3600.0
 BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
-BLOCK_TAGS = frozenset(
-    "address article aside blockquote dd details div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
-    "header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul".split()
-)
-DROPPED_TAGS = frozenset("script style noscript template iframe object embed svg head button select".split())
-_PARAGRAPH, _LINE = "\x00p", "\x00l"
 
 
 class RssOptions(ConnectorOptions):
@@ -80,53 +74,10 @@ class RssOptions(ConnectorOptions):
         return self
 
 
-def html_to_text(markup: str) -> str:
-    """Plain text of an HTML fragment: no tags, no script or style text, entities decoded,
-    one blank line between paragraphs, runs of spaces collapsed."""
-    if not markup or not markup.strip():
-        return ""
-    try:
-        root = lxml.html.document_fromstring(markup)
-    except (etree.ParserError, ValueError):
-        return _tidy(markup)
-    pieces: list[str] = []
-    _collect(root, pieces)
-    return _tidy("".join(pieces))
-
-
-def _collect(element: Any, pieces: list[str]) -> None:
-    tag = element.tag.lower() if isinstance(element.tag, str) else None  # comments have no str tag
-    if tag is not None and tag not in DROPPED_TAGS:
-        block = tag in BLOCK_TAGS
-        if block:
-            pieces.append(_PARAGRAPH)
-        elif tag == "br":
-            pieces.append(_LINE)
-        if element.text:
-            pieces.append(element.text)
-        for child in element:
-            _collect(child, pieces)
-        if block:
-            pieces.append(_PARAGRAPH)
-    if element.tail:
-        pieces.append(element.tail)
-
-
-def _tidy(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\n\n", _PARAGRAPH)
-    paragraphs = []
-    for paragraph in text.split(_PARAGRAPH):
-        lines = [" ".join(line.split()) for line in paragraph.split(_LINE)]
-        joined = "\n".join(line for line in lines if line)
-        if joined:
-            paragraphs.append(joined)
-    return "\n\n".join(paragraphs)
-
-
 def _detail_text(detail: Any) -> str:
     value = detail.get("value") or ""
     kind = (detail.get("type") or "text/plain").lower()
-    return html_to_text(value) if "html" in kind else _tidy(value)
+    return html_to_text(value) if "html" in kind else tidy_text(value)
 
 
 def feed_interval(feed: Any) -> float | None:

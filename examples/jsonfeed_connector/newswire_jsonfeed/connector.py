@@ -1,7 +1,7 @@
 """The jsonfeed connector: JSON Feed 1.1 (and 1.0) over HTTP, politely, with a checkpoint.
 
 It reuses newswire's kit: `connectors.http.Fetcher` (timeouts, size limit, conditional GET,
-Retry-After, one request at a time per host) and `connectors.rss.html_to_text`.
+Retry-After, one request at a time per host) and `connectors.html.html_to_text`.
 Ids are the items' own `id`s (required by the spec), qualified by the feed URL unless they
 are URIs; an item is re-emitted when its `date_modified` moves.
 """
@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 
 from connectors.base import Connector, ConnectorOptions, Record
 from connectors.http import Fetcher, check_url
-from connectors.rss import html_to_text
+from connectors.html import html_to_text
 from pipeline.article import Article, Source
 from pipeline.deadletter import DeadLetter
 from pipeline.errors import SourceRejected
