@@ -1,4 +1,4 @@
-"""Main text and metadata of an HTML page, through trafilatura (shared by the files and feed connectors)."""
+"""HTML to plain text: a page's main text and metadata through trafilatura, a fragment (feed content) with lxml."""
 
 from __future__ import annotations
 
