@@ -32,6 +32,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+# Topics and producers accept records this large (the broker's own default is 1 MiB): an
+# enriched article repeats its quotes, so a body at the 2 MiB limit needs room.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
 
 def client_config(settings: Settings) -> dict:
     """kafka-python keyword arguments shared by producers, consumers and the admin client."""
@@ -70,7 +74,7 @@ def make_producer(settings: Settings) -> KafkaProducer:
             max_in_flight_requests_per_connection=5,
             linger_ms=5,
             delivery_timeout_ms=120_000,
-            max_request_size=8 * 1024 * 1024,
+            max_request_size=MAX_MESSAGE_BYTES,
         )
     except (KafkaError, OSError) as e:
         raise _unreachable(settings, e) from None
@@ -113,9 +117,11 @@ def ensure_topics(settings: Settings) -> list[str]:
                 done.append(f"topic {name} exists")
                 continue
             try:
-                admin.create_topics(
-                    [NewTopic(name, topics.partitions, topics.replication_factor)], timeout_ms=30_000
+                topic = NewTopic(
+                    name, topics.partitions, topics.replication_factor,
+                    topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)},
                 )
+                admin.create_topics([topic], timeout_ms=30_000)
                 done.append(f"topic {name} created ({topics.partitions} partitions)")
             except TopicAlreadyExistsError:
                 done.append(f"topic {name} exists")

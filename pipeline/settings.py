@@ -99,6 +99,7 @@ class LimitSettings(_Section):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     max_file_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_fetch_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    max_record_bytes: int = Field(default=8 * 1024 * 1024, gt=0)  # a Kafka record a worker accepts
     http_timeout: float = Field(default=20.0, gt=0)
     verify_tls: bool = True
 

@@ -51,6 +51,23 @@ def _origin(record) -> dict:
     return {"topic": record.topic, "partition": record.partition, "offset": record.offset}
 
 
+DEAD_PAYLOAD_BYTES = 64 * 1024
+
+
+def _decode(record, parse, limit: int, stage_reason: str):
+    """The record's article, or a DeadLetter saying why not (an oversized payload is kept only in part)."""
+    value = record.value or b""
+    if len(value) > limit:
+        reason = f"record is {len(value)} bytes, over the limit of {limit} (payload truncated to {DEAD_PAYLOAD_BYTES})"
+        logger.warning("%s %s reason=%s", stage_reason, _where(record), reason)
+        return DeadLetter.of("decode", reason, value[:DEAD_PAYLOAD_BYTES], **_origin(record))
+    try:
+        return parse(value)
+    except InvalidArticle as e:
+        logger.warning("%s %s reason=%s", stage_reason, _where(record), e)
+        return DeadLetter.of("decode", str(e), value, **_origin(record))
+
+
 class ConnectorsWorker:
     """Runs the configured connectors and produces their articles keyed by id."""
 
@@ -228,12 +245,12 @@ class EnrichWorker(_ConsumerWorker):
         assert self.outbox is not None
         articles, origins, dead = [], [], []
         for record in records:
-            try:
-                articles.append(parse_article(record.value or b""))
+            decoded = _decode(record, parse_article, self.settings.limits.max_record_bytes, "undecodable article")
+            if isinstance(decoded, DeadLetter):
+                dead.append(decoded)
+            else:
+                articles.append(decoded)
                 origins.append(record)
-            except InvalidArticle as e:
-                logger.warning("undecodable article %s reason=%s", _where(record), e)
-                dead.append(DeadLetter.of("decode", str(e), record.value, **_origin(record)))
         enriched = []
         for record, result in zip(origins, self.enricher.enrich(articles) if articles else []):
             if isinstance(result, EnrichFailure):
@@ -295,12 +312,12 @@ class SinkWorker(_ConsumerWorker):
         assert self.outbox is not None and self.index is not None
         articles, origins, dead = [], [], []
         for record in records:
-            try:
-                articles.append(parse_enriched(record.value or b""))
+            decoded = _decode(record, parse_enriched, self.settings.limits.max_record_bytes, "undecodable enriched article")
+            if isinstance(decoded, DeadLetter):
+                dead.append(decoded)
+            else:
+                articles.append(decoded)
                 origins.append(record)
-            except InvalidArticle as e:
-                logger.warning("undecodable enriched article %s reason=%s", _where(record), e)
-                dead.append(DeadLetter.of("decode", str(e), record.value, **_origin(record)))
         # Several versions of one article in a batch: bulk keeps the highest (external versions).
         results = self.index.write(articles, stop=stop) if articles else []
         indexed = 0

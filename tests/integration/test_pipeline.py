@@ -197,3 +197,23 @@ def test_two_enrich_workers_share_the_partitions(pipeline_config):
             thread.join(timeout=60)
     assert sum(w.report.read for w in workers) >= 13
     assert all(w.report.read > 0 for w in workers)
+
+
+def test_huge_records_are_dead_lettered_and_big_articles_still_flow(pipeline_config, kafka_bootstrap):
+    settings = settings_of(pipeline_config(connectors=[]))
+    setup_services(settings)
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, max_request_size=16 * 1024 * 1024)
+    big_body = ("Farmers in Andalusia warned of drought, Lucia Navarro said. " * 25_000)[:1_500_000]
+    big = json.dumps({"id": "big", "title": "Long report", "body": big_body}).encode()
+    huge = json.dumps({"id": "huge", "title": "Too long", "body": "x" * (9 * 1024 * 1024)}).encode()
+    producer.send(settings.topics.articles, key=b"big", value=big, partition=0)
+    producer.send(settings.topics.articles, key=b"huge", value=huge, partition=0)
+    producer.send(settings.topics.articles, key=b"after", value=json.dumps({"id": "after", "title": "After", "body": "Next one."}).encode(), partition=0)
+    producer.flush()
+    producer.close()
+    assert len(big) > 1024 * 1024, "over the broker's default message size: the topic's own limit lets it through"
+    run_all(settings, once=True, stop=threading.Event())
+    assert indexed_ids(settings) == ["after", "big"]
+    letters = read_deadletters(settings)
+    assert len(letters) == 1 and letters[0].source["offset"] == 1
+    assert "over the limit of 8388608" in letters[0].reason and len(letters[0].payload_bytes()) == 64 * 1024
