@@ -70,7 +70,7 @@ def render_hits(hits: list[SearchHit], console: Console) -> None:
         return
     for rank, hit in enumerate(hits, start=1):
         article = hit.article
-        console.print(Text.assemble((f"{rank}. ", "bold"), (article.title or article.id, "bold cyan"), f"  (score {hit.score:.3g})"))
+        console.print(Text.assemble((f"{rank}. ", "bold"), (article.title or article.id, "bold cyan")))
         if article.published_at:
             when = article.published_at.date().isoformat()
         else:
