@@ -11,7 +11,7 @@ from kafka import TopicPartition
 from pipeline.article import parse_article
 from pipeline.bus import Outbox, caught_up, end_offsets, ensure_topics, make_consumer, make_producer
 from pipeline.deadletter import DeadLetter
-from pipeline.errors import ConfigError, InvalidArticle, ServiceError
+from pipeline.errors import ConfigError, InvalidArticle
 from pipeline.metrics import serve_metrics
 from pipeline.runtime.embedded import RunReport
 from pipeline.runtime.workers import ConnectorsWorker, EnrichWorker, SinkWorker, group_for, role_worker
@@ -20,7 +20,6 @@ from pipeline.settings import Settings
 __all__ = ["setup_services", "run_worker", "run_all", "read_deadletters", "replay_deadletters"]
 
 logger = logging.getLogger(__name__)
-
 
 
 def _require_elasticsearch(settings: Settings) -> None:
@@ -53,16 +52,13 @@ def run_worker(settings: Settings, role: str, stop: threading.Event) -> RunRepor
     return report
 
 
-def _drained(settings: Settings, group: str, topic: str, stop: threading.Event, timeout: float | None = None):
-    """A predicate: has `group` committed everything `topic` holds right now?"""
+def _drained(settings: Settings, group: str, topic: str, stop: threading.Event):
+    """A predicate: has `group` committed everything `topic` holds right now (or was the run stopped)?"""
     probe = make_consumer(settings, group)
     targets = end_offsets(probe, topic)
-    deadline = time.monotonic() + timeout if timeout else None
 
     def done() -> bool:
-        if stop.is_set() or (deadline and time.monotonic() > deadline):
-            return True
-        return caught_up(probe, topic, targets)
+        return stop.is_set() or caught_up(probe, topic, targets)
 
     return probe, done
 
@@ -188,8 +184,6 @@ def replay_deadletters(settings: Settings) -> tuple[int, int]:
                 tp = TopicPartition(record.topic, record.partition)
                 last[tp] = max(last.get(tp, -1), record.offset)
             consumer.commit({tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in last.items()})
-    except ServiceError:
-        raise
     finally:
         producer.close(timeout=30)
         consumer.close(autocommit=False)
