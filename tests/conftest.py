@@ -54,6 +54,25 @@ class FakeEnricher:
         return results
 
 
+@pytest.fixture(scope="session")
+def enricher():
+    """The real enrichment stage with the installed English model, loaded once per test session."""
+    from pipeline.enrich import Enricher
+
+    loaded = Enricher()
+    loaded.warm_up()
+    return loaded
+
+
+def enrich_text(enricher, body: str, title: str = "") -> EnrichedArticle:
+    """Enrich one body; every quote's offsets must point at its text."""
+    result = enricher.enrich([Article(id="t", title=title, body=body)])[0]
+    assert isinstance(result, EnrichedArticle), result
+    for quote in result.quotes:
+        assert body[quote.start:quote.end] == quote.text
+    return result
+
+
 @pytest.fixture
 def fake_enricher() -> FakeEnricher:
     return FakeEnricher()

@@ -7,22 +7,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.article import Article, EnrichedArticle
-from pipeline.enrich import Enricher
+from tests.conftest import enrich_text as enrich
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_8b8c846030eca38d.txt"
-
-
-@pytest.fixture(scope="module")
-def enricher() -> Enricher:
-    enricher = Enricher()
-    enricher.warm_up()
-    return enricher
-
-
-def enrich(enricher: Enricher, body: str, title: str = "") -> EnrichedArticle:
-    result = enricher.enrich([Article(id="t", title=title, body=body)])[0]
-    assert isinstance(result, EnrichedArticle), result
-    return result
 
 
 def by_name(result: EnrichedArticle) -> dict[str, tuple[str, int, list[str]]]:

@@ -4,23 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.article import Article, EnrichedArticle
 from pipeline.enrich import Enricher
-
-
-@pytest.fixture(scope="module")
-def enricher() -> Enricher:
-    enricher = Enricher()
-    enricher.warm_up()
-    return enricher
-
-
-def enrich(enricher: Enricher, body: str, title: str = "") -> EnrichedArticle:
-    result = enricher.enrich([Article(id="t", title=title, body=body)])[0]
-    assert isinstance(result, EnrichedArticle), result
-    for quote in result.quotes:
-        assert body[quote.start:quote.end] == quote.text
-    return result
+from tests.conftest import enrich_text as enrich
 
 
 def speakers(enricher: Enricher, body: str) -> list[str | None]:
