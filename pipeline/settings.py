@@ -8,6 +8,7 @@ relative to the current directory. Secrets are `SecretStr`: never printed or log
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,10 @@ class ConnectorSettings(BaseModel):
         return dict(self.model_extra or {})
 
 
+# The config file's contents while load_settings() builds a Settings (empty otherwise).
+_file_data: ContextVar[dict[str, Any]] = ContextVar("newswire_config_file", default={})
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]):
         super().__init__(settings_cls)
@@ -152,8 +157,6 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     connectors: list[ConnectorSettings] = Field(default_factory=list)
 
-    _file_data: dict[str, Any] = {}
-
     @classmethod
     def settings_customise_sources(
         cls,
@@ -163,7 +166,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _YamlSource(settings_cls, cls._file_data))
+        return (init_settings, env_settings, _YamlSource(settings_cls, _file_data.get()))
 
     @property
     def distributed(self) -> bool:
@@ -220,10 +223,10 @@ def load_settings(path: str | Path | None = None) -> Settings:
         file_data = read_yaml(DEFAULT_CONFIG) if DEFAULT_CONFIG.is_file() else {}
     else:
         file_data = read_yaml(Path(path))
-    Settings._file_data = file_data
+    token = _file_data.set(file_data)
     try:
         return Settings()
     except ValidationError as e:
         raise ConfigError(_describe(e)) from None
     finally:
-        Settings._file_data = {}
+        _file_data.reset(token)

@@ -68,15 +68,21 @@ def _decode(record, parse, limit: int, stage_reason: str):
         return DeadLetter.of("decode", str(e), value, **_origin(record))
 
 
-class ConnectorsWorker:
-    """Runs the configured connectors and produces their articles keyed by id."""
+class _Worker:
+    """What every role has: its settings, its progress watch, and the report of what it did."""
 
-    role = "connectors"
+    role = ""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.watch = ProgressWatch(self.role, settings.metrics.stall_after)
         self.report = RunReport()
+
+
+class ConnectorsWorker(_Worker):
+    """Runs the configured connectors and produces their articles keyed by id."""
+
+    role = "connectors"
 
     def run(self, stop: threading.Event, *, once: bool = False) -> RunReport:
         connectors = open_connectors(self.settings)
@@ -124,15 +130,8 @@ class ConnectorsWorker:
         return report
 
 
-class _ConsumerWorker:
+class _ConsumerWorker(_Worker):
     """Shared loop: poll a batch, process it, commit its offsets only after the output is safe."""
-
-    role = ""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.watch = ProgressWatch(self.role, settings.metrics.stall_after)
-        self.report = RunReport()
 
     def source_topic(self) -> str:
         raise NotImplementedError

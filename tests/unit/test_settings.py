@@ -69,3 +69,11 @@ def test_secrets_are_never_shown(monkeypatch, write_config):
     settings = load_settings(write_config())
     assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
     assert settings.elasticsearch.password.get_secret_value() == "hunter2"
+
+
+def test_settings_built_directly_use_defaults_and_the_environment(monkeypatch):
+    from pipeline.settings import Settings
+
+    monkeypatch.setenv("NEWSWIRE_NLP__BATCH_SIZE", "5")
+    settings = Settings()
+    assert settings.nlp.batch_size == 5 and settings.kafka.bootstrap_servers is None
