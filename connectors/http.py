@@ -18,18 +18,21 @@ import random
 import threading
 import time
 from collections.abc import Mapping
+from typing import Annotated
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
+from pydantic import AfterValidator
 
 from pipeline import __version__
 from pipeline.errors import SourceRejected, SourceUnreachable
 from pipeline.settings import LimitSettings
 
 __all__ = [
+    "HttpUrl",
     "USER_AGENT",
     "FetchResult",
     "Fetcher",
@@ -79,6 +82,17 @@ def check_url(url: str) -> str:
     if not parts.hostname:
         raise SourceRejected(f"URL has no host: {redact(url)}")
     return url.strip()
+
+
+def _valid_url(url: str) -> str:
+    try:
+        return check_url(url)
+    except SourceRejected as e:
+        raise ValueError(str(e)) from None
+
+
+HttpUrl = Annotated[str, AfterValidator(_valid_url)]
+"""An http(s) URL in a connector's options: `url: HttpUrl` rejects other schemes as a config error."""
 
 
 def parse_retry_after(value: str | None, default: float = DEFAULT_RETRY_AFTER) -> float:

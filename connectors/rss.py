@@ -27,11 +27,11 @@ from urllib.parse import unquote, urljoin, urlsplit
 import feedparser
 import lxml.html
 from lxml import etree
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from connectors.base import Connector, ConnectorOptions, Record
 from connectors.html import extract_page, html_to_text, tidy_text
-from connectors.http import Fetcher, FetchResult, Throttled, backoff_delay, check_url, redact
+from connectors.http import Fetcher, FetchResult, HttpUrl, Throttled, backoff_delay, redact
 from connectors.registry import register
 from pipeline.article import Article, Source, fit_id
 from pipeline.deadletter import DeadLetter
@@ -49,7 +49,7 @@ SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30
 
 
 class RssOptions(ConnectorOptions):
-    url: str
+    url: HttpUrl
     interval: float = Field(default=300.0, gt=0)
     fetch_full_text: bool = False
     username: str | None = None
@@ -58,14 +58,6 @@ class RssOptions(ConnectorOptions):
     max_entries: int | None = Field(default=None, ge=1)
     host_delay: float = Field(default=1.0, ge=0)
     seen_ids: int = Field(default=5000, ge=1)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        try:
-            return check_url(value)
-        except SourceRejected as e:
-            raise ValueError(str(e)) from None
 
     @model_validator(mode="after")
     def _credentials_in_pairs(self) -> "RssOptions":

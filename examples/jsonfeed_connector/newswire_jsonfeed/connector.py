@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from connectors.base import Connector, ConnectorOptions, Record
-from connectors.http import Fetcher, check_url
+from connectors.http import Fetcher, HttpUrl
 from connectors.html import html_to_text
 from pipeline.article import Article, Source
 from pipeline.deadletter import DeadLetter
@@ -34,17 +34,9 @@ SEEN_IDS = 5000
 class JsonFeedOptions(ConnectorOptions):
     """The `jsonfeed` config block: `url`, plus `interval` and `host_delay` in seconds."""
 
-    url: str
+    url: HttpUrl
     interval: float = Field(default=600.0, gt=0)
     host_delay: float = Field(default=1.0, ge=0)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        try:
-            return check_url(value)
-        except SourceRejected as e:
-            raise ValueError(str(e)) from None
 
 
 def _date(value: Any) -> datetime | None:
