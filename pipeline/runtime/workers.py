@@ -146,6 +146,18 @@ class _ConsumerWorker(_Worker):
     def close(self) -> None:
         """Release what `open` connected."""
 
+    def decode(self, records: list, parse, label: str) -> tuple[list, list, list[DeadLetter]]:
+        """(articles, the records they came from, dead letters for the records that are not articles)."""
+        articles, origins, dead = [], [], []
+        for record in records:
+            decoded = _decode(record, parse, self.settings.limits.max_record_bytes, label)
+            if isinstance(decoded, DeadLetter):
+                dead.append(decoded)
+            else:
+                articles.append(decoded)
+                origins.append(record)
+        return articles, origins, dead
+
     def poll_batch(self, consumer: KafkaConsumer) -> list:
         polled = consumer.poll(timeout_ms=500, max_records=self.settings.nlp.batch_size)
         return sorted((r for records in polled.values() for r in records), key=lambda r: (r.partition, r.offset))
@@ -242,14 +254,7 @@ class EnrichWorker(_ConsumerWorker):
 
     def process(self, records: list, stop: threading.Event) -> tuple[int, int]:
         assert self.outbox is not None
-        articles, origins, dead = [], [], []
-        for record in records:
-            decoded = _decode(record, parse_article, self.settings.limits.max_record_bytes, "undecodable article")
-            if isinstance(decoded, DeadLetter):
-                dead.append(decoded)
-            else:
-                articles.append(decoded)
-                origins.append(record)
+        articles, origins, dead = self.decode(records, parse_article, "undecodable article")
         enriched = []
         for record, result in zip(origins, self.enricher.enrich(articles) if articles else []):
             if isinstance(result, EnrichFailure):
@@ -309,14 +314,7 @@ class SinkWorker(_ConsumerWorker):
 
     def process(self, records: list, stop: threading.Event) -> tuple[int, int]:
         assert self.outbox is not None and self.index is not None
-        articles, origins, dead = [], [], []
-        for record in records:
-            decoded = _decode(record, parse_enriched, self.settings.limits.max_record_bytes, "undecodable enriched article")
-            if isinstance(decoded, DeadLetter):
-                dead.append(decoded)
-            else:
-                articles.append(decoded)
-                origins.append(record)
+        articles, origins, dead = self.decode(records, parse_enriched, "undecodable enriched article")
         # Several versions of one article in a batch: bulk keeps the highest (external versions).
         results = self.index.write(articles, stop=stop) if articles else []
         indexed = 0
