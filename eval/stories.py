@@ -30,7 +30,7 @@ from itertools import combinations
 from pathlib import Path
 
 from pipeline.stories.fingerprint import Fingerprint, fingerprint
-from pipeline.stories.grouping import SAME_STORY_THRESHOLD, StoryBook
+from pipeline.stories.grouping import SAME_STORY_THRESHOLD, StoryBook, containment
 
 __all__ = ["TARGETS", "LabelledArticle", "SplitReport", "load", "group", "score", "sweep", "choose_threshold", "report_lines", "main"]
 
@@ -60,6 +60,8 @@ class SplitReport:
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    closest_other: tuple[float, str, str] = (0.0, "", "")
+    weakest_copy: tuple[float, str, str] = (1.0, "", "")
 
     @property
     def precision(self) -> float:
@@ -121,10 +123,27 @@ def _count_pairs(report: SplitReport) -> SplitReport:
     return report
 
 
+def _margins(report: SplitReport, prints: dict[str, Fingerprint | None]) -> SplitReport:
+    """The most similar pair of different stories, and the copy least similar to its story's earlier copies."""
+    ordered = sorted(report.articles, key=lambda a: (a.published_at, a.id))
+    for n, article in enumerate(ordered):
+        mine = prints[article.id]
+        earlier = [(containment(mine, prints[e.id]), e) for e in ordered[:n] if mine and prints[e.id]]
+        for value, other in earlier:
+            if other.story != article.story and value > report.closest_other[0]:
+                report.closest_other = (value, other.id, article.id)
+        same = [value for value, other in earlier if other.story == article.story]
+        if same and max(same) < report.weakest_copy[0]:
+            report.weakest_copy = (max(same), article.story, article.id)
+    return report
+
+
 def score(split: str, threshold: float = SAME_STORY_THRESHOLD, estimated: bool = False, path: Path = SET) -> SplitReport:
-    """Group one split and count its pairs."""
+    """Group one split, count its pairs and find its closest calls."""
     articles = load(path, split)
-    return _count_pairs(SplitReport(split, articles, group(articles, threshold, estimated)))
+    prints = _fingerprints(articles, estimated)
+    report = SplitReport(split, articles, group(articles, threshold, prints=prints))
+    return _margins(_count_pairs(report), prints)
 
 
 def sweep(split: str = "dev", thresholds: list[float] | None = None, estimated: bool = False, path: Path = SET) -> list[SplitReport]:
@@ -183,6 +202,10 @@ def report_lines(reports: list[SplitReport], verbose: bool = False) -> list[str]
             f"recall {report.recall:.3f} F1 {report.f1:.3f} (tp {report.tp} fp {report.fp} fn {report.fn}) "
             f"at containment >= {SAME_STORY_THRESHOLD}"
         )
+        value, first, second = report.closest_other
+        lines.append(f"  closest different stories: {value:.3f} ({first} ~ {second})")
+        value, story, copy = report.weakest_copy
+        lines.append(f"  weakest copy: {value:.3f} ({copy} to the best earlier copy of {story})")
     return lines
 
 

@@ -18,9 +18,12 @@ do to wire copy; each `OUTLETS` profile is one kind of subscriber:
   "Related coverage:" links at the end;
 - broadcaster site: US spelling, "said on Wednesday" → "said Wednesday", a middle paragraph
   cut, credit line;
-- partner agency: heavy trim to ~45 %, small wording edits, its own credit line.
+- partner agency: heavy trim to ~45 %, small wording edits, its own credit line;
+- rewrite desk: a hand-rewritten lede (eval/stories/source/rewrites.yaml) on the first ~60 % of
+  the rest, a middle paragraph cut, paragraphs merged, US spelling, curly quotes, credit line.
 
-Story i gets the first 3 + i % 4 profiles (3 to 6 copies) in a rotated order. Follow-ups
+Story i gets 3 + i % 4 copies (3 to 6): the rewrite desk's, then the profiles above in an
+order rotated by i. Follow-ups
 reuse two of their story's paragraphs verbatim (`<<Pn>>` in the source). Stories with an even
 index (and their copies, follow-up and twin) and every other unrelated article form the
 development split; the rest is the test split.
@@ -131,6 +134,13 @@ def _broadcaster(story: dict, n: int) -> str:
     return text + "\n\n" + _credit(n + 2, story["agency"])
 
 
+def _rewrite_desk(story: dict, n: int) -> str:
+    paragraphs = [story["rewritten_lede"], *_trim(story["paragraphs"][1:], 0.6)]
+    del paragraphs[len(paragraphs) // 2]
+    text = _curly(_replace_words(_join(_merge_pairs(paragraphs[:2]) + paragraphs[2:]), _US_SPELLING))
+    return text + "\n\n" + _credit(n + 4, story["agency"])
+
+
 def _partner_agency(story: dict, n: int) -> str:
     paragraphs = _trim(story["paragraphs"], 0.45)
     text = _replace_words(_join(paragraphs), _SMALL_EDITS, limit=1)
@@ -145,6 +155,7 @@ OUTLETS: list[tuple[str, Callable[[dict, int], str]]] = [
     ("broadcaster", _broadcaster),
     ("partner-agency", _partner_agency),
 ]
+REWRITE_DESK = ("rewrite-desk", _rewrite_desk)
 
 
 def _record(id_: str, title: str, body: str, published: datetime | str, story: str, kind: str, split: str, made: str) -> dict:
@@ -158,7 +169,7 @@ def _published(value: object) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
 
 
-def _story_records(index: int, source: dict) -> list[dict]:
+def _story_records(index: int, source: dict, rewrites: dict[str, str]) -> list[dict]:
     key, split = source["key"], ("dev" if index % 2 == 0 else "test")
     agency = _AGENCY.search(source["dateline"] + " ")
     agency_tag = agency.group(0).strip(" ()") if agency else "AP"
@@ -167,13 +178,13 @@ def _story_records(index: int, source: dict) -> list[dict]:
     story = {
         "paragraphs": paragraphs, "dateline": source["dateline"], "agency": agency_tag,
         "agency_name": {"AP": "The Associated Press", "Reuters": "Reuters", "AFP": "Agence France-Presse"}[agency_tag],
-        "local_lede": source["local_lede"], "other_headline": source["headlines"][1], "third_headline": source["headlines"][2],
+        "local_lede": source["local_lede"], "rewritten_lede": rewrites[key], "other_headline": source["headlines"][1], "third_headline": source["headlines"][2],
     }
     start = _published(source["published"])
     records = [_record(f"{key}/wire", source["title"], _join(paragraphs), start, key, "wire", split, "original")]
     count = 3 + index % 4
     rotated = OUTLETS[index % len(OUTLETS) :] + OUTLETS[: index % len(OUTLETS)]
-    for n, (outlet, make) in enumerate(rotated[:count]):
+    for n, (outlet, make) in enumerate([REWRITE_DESK, *rotated[: count - 1]]):
         headline = source["headlines"][n % len(source["headlines"])]
         when = start + timedelta(minutes=23 * (n + 1))
         records.append(_record(f"{key}/{outlet}", headline, make(story, index + n), when, key, "copy", split, f"script: {outlet}"))
@@ -202,7 +213,8 @@ def build() -> list[dict]:
     stories, unrelated = [], []
     for path in sorted(SOURCES.glob("stories-*.yaml")):
         stories.extend(yaml.safe_load(path.read_text(encoding="utf-8")))
-    records = [record for index, source in enumerate(stories) for record in _story_records(index, source)]
+    rewrites = yaml.safe_load((SOURCES / "rewrites.yaml").read_text(encoding="utf-8"))
+    records = [record for index, source in enumerate(stories) for record in _story_records(index, source, rewrites)]
     unrelated = yaml.safe_load((SOURCES / "unrelated.yaml").read_text(encoding="utf-8"))
     for n, item in enumerate(unrelated):
         records.append(_record(f"unrelated/{item['key']}", item["title"], item["body"].strip(), _published(item["published"]),

@@ -24,7 +24,7 @@ from pipeline.stories.fingerprint import Fingerprint
 
 __all__ = ["SAME_STORY_THRESHOLD", "containment", "jaccard", "same_story", "story_of", "StoryCopy", "StoryBook"]
 
-SAME_STORY_THRESHOLD = 0.65
+SAME_STORY_THRESHOLD = 0.525
 
 _UNDATED = datetime.max.replace(tzinfo=timezone.utc)
 
