@@ -16,15 +16,17 @@ copies reaches the same story id whatever order it saw them in.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import chain
 
 from pipeline.stories.fingerprint import Fingerprint
 
-__all__ = ["SAME_STORY_THRESHOLD", "containment", "jaccard", "same_story", "story_of", "StoryCopy", "StoryBook"]
+__all__ = ["SAME_STORY_THRESHOLD", "MAX_CANDIDATES", "containment", "jaccard", "same_story", "story_of", "StoryCopy", "StoryBook"]
 
 SAME_STORY_THRESHOLD = 0.525
+MAX_CANDIDATES = 20  # the candidates sharing the most band keys are checked; an index query asks for as many
 
 _UNDATED = datetime.max.replace(tzinfo=timezone.utc)
 
@@ -77,18 +79,19 @@ class StoryBook:
     """Articles seen so far, findable by band key; `add` returns the story an article joins."""
 
     threshold: float = SAME_STORY_THRESHOLD
+    max_candidates: int = MAX_CANDIDATES
     copies: dict[str, StoryCopy] = field(default_factory=dict)
     by_band: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     members: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def candidates(self, fingerprint: Fingerprint) -> list[StoryCopy]:
-        """Earlier articles sharing at least one band key, most shared keys first."""
-        shared: dict[str, int] = defaultdict(int)
-        for key in fingerprint.band_keys:
-            for article_id in self.by_band.get(key, ()):
-                shared[article_id] += 1
-        ranked = sorted(shared, key=lambda article_id: (-shared[article_id], article_id))
-        return [self.copies[article_id] for article_id in ranked]
+        """Earlier articles sharing at least one band key: the MAX_CANDIDATES sharing the most.
+
+        True copies share many band keys (a quarter of them at Jaccard 0.5), articles that only
+        share stock phrases one or two, so the cap bounds the work without losing copies.
+        """
+        shared = Counter(chain.from_iterable(self.by_band.get(key, ()) for key in fingerprint.band_keys))
+        return [self.copies[article_id] for article_id, _ in shared.most_common(self.max_candidates)]
 
     def matches(self, fingerprint: Fingerprint) -> list[StoryCopy]:
         """The candidates that verify as the same story."""
