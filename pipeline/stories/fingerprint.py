@@ -20,6 +20,7 @@ never match.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import unicodedata
@@ -101,15 +102,25 @@ class Fingerprint:
         return same / len(self.signature)
 
     def to_stored(self) -> dict[str, Any]:
-        """The fields an index keeps with the article: band keys (keyword), signature and count (not indexed)."""
-        return {"band_keys": list(self.band_keys), "signature": list(self.signature), "shingle_count": self.shingle_count}
+        """What an index keeps with the article, as JSON values.
+
+        `band_keys` is the one field to index (keyword, for the `terms` lookup); `signature`,
+        `shingle_count` and `shingles` (the sorted 32-bit hashes, base64: ~2.7 kB for 500
+        words) are stored only, so that a candidate is verified exactly without re-reading
+        its body.
+        """
+        packed = np.asarray(sorted(self.shingles), dtype="<u4").tobytes()
+        return {"band_keys": list(self.band_keys), "signature": list(self.signature),
+                "shingle_count": self.shingle_count, "shingles": base64.b64encode(packed).decode("ascii")}
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any], layout: BandLayout | None = None) -> Fingerprint:
-        """Rebuild a fingerprint (without its shingle set) from `to_stored()` output."""
+        """Rebuild a fingerprint from `to_stored()` output (shingles optional: without them checks estimate)."""
         signature = tuple(int(v) for v in stored["signature"])
+        packed = base64.b64decode(stored.get("shingles") or "")
+        shingles = frozenset(int(v) for v in np.frombuffer(packed, dtype="<u4"))
         keys = band_keys(signature, layout or LAYOUT)
-        return cls(shingles=frozenset(), shingle_count=int(stored["shingle_count"]), signature=signature, band_keys=keys)
+        return cls(shingles=shingles, shingle_count=int(stored["shingle_count"]), signature=signature, band_keys=keys)
 
 
 @lru_cache(maxsize=1)

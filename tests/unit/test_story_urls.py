@@ -120,3 +120,17 @@ def test_tracking_parameter_file_has_no_duplicates_and_no_article_selectors() ->
     for selector in ("id", "p", "cid", "sid", "story", "page", "article", "eid", "articleid", "storyid", "q"):
         assert not is_tracking_parameter(selector), selector
     assert is_tracking_parameter("UTM_Content") and is_tracking_parameter("ASPSESSIONIDQQGGQGCS")
+
+
+def test_the_stories_package_stays_a_stage_layer() -> None:
+    """pipeline.stories may import only the core (pipeline.article, pipeline.errors) and itself."""
+    import ast
+    from pathlib import Path
+
+    allowed = ("pipeline.article", "pipeline.errors", "pipeline.stories")
+    for path in Path(resources.files("pipeline.stories")).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            for name in names:
+                if name.split(".")[0] in ("pipeline", "connectors"):
+                    assert name.startswith(allowed), f"{path.name} imports {name}"
