@@ -76,12 +76,9 @@ class SplitReport:
         return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp + self.fp + self.fn else 1.0
 
     def failures(self) -> list[str]:
-        missed = []
-        if self.precision < TARGETS["precision"]:
-            missed.append(f"{self.split}: pairwise precision {self.precision:.3f} < {TARGETS['precision']}")
-        if self.recall < TARGETS["recall"]:
-            missed.append(f"{self.split}: pairwise recall {self.recall:.3f} < {TARGETS['recall']}")
-        return missed
+        """The targets this split misses, as readable lines (empty when all are met)."""
+        return [f"{self.split}: pairwise {name} {getattr(self, name):.3f} < {target}"
+                for name, target in TARGETS.items() if getattr(self, name) < target]
 
 
 def load(path: Path = SET, split: str | None = None) -> list[LabelledArticle]:
