@@ -15,15 +15,21 @@ from pipeline.enrich import EnrichFailure
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 EVAL_REPORT = pytest.StashKey[list]()
+STORY_REPORT = pytest.StashKey[list]()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    """Print the enrichment scorer's figures (quotes, speakers, entities) whenever its tests ran."""
-    lines = config.stash.get(EVAL_REPORT, None)
-    if lines:
-        terminalreporter.section("enrichment scores on eval/articles (eval/score.py)")
-        for line in lines:
-            terminalreporter.write_line(line)
+    """Print the scorers' figures (enrichment; story grouping) whenever their tests ran."""
+    sections = [
+        (EVAL_REPORT, "enrichment scores on eval/articles (eval/score.py)"),
+        (STORY_REPORT, "story grouping on eval/stories (eval/stories.py)"),
+    ]
+    for key, title in sections:
+        lines = config.stash.get(key, None)
+        if lines:
+            terminalreporter.section(title)
+            for line in lines:
+                terminalreporter.write_line(line)
 
 
 class FakeEnricher:
