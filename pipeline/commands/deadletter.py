@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pipeline.commands import add_config_option
 from pipeline.article import parse_article
-from pipeline.console import configure_logging
+from pipeline.commands.console import configure_logging
 from pipeline.deadletter import DeadLetter, DeadLetterFile
 from pipeline.errors import InvalidArticle
 from pipeline.settings import Settings, load_settings
@@ -15,8 +16,6 @@ __all__ = ["add_parser", "replay_embedded"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from pipeline.cli import add_config_option
-
     parser = subparsers.add_parser("deadletter", help="inspect and re-drive dead-lettered records")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     list_parser = actions.add_parser("list", help="print dead letters, oldest first")

@@ -9,7 +9,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from connectors import Connector, ConnectorContext, MemoryCheckpoint, build_connector, connector_class, known_types
-from pipeline.console import configure_logging
+from pipeline.commands import add_config_option
+from pipeline.commands.console import configure_logging
 from pipeline.errors import ConfigError
 from pipeline.runtime.sources import read_batches
 from pipeline.settings import load_settings
@@ -18,8 +19,6 @@ __all__ = ["add_parser", "connector_for_source", "fetch"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from pipeline.cli import add_config_option
-
     parser = subparsers.add_parser("fetch", help="read a file, folder or feed URL once and print Article JSON lines")
     parser.add_argument("sources", nargs="+", metavar="SOURCE", help="a file, a folder or a feed URL")
     parser.add_argument("--type", dest="connector_type", default=None, help="connector type to use (default: guessed)")

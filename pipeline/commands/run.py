@@ -11,7 +11,8 @@ from contextlib import contextmanager
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from pipeline.console import configure_logging, stderr
+from pipeline.commands import add_config_option
+from pipeline.commands.console import configure_logging, stderr
 from pipeline.errors import ConfigError
 from pipeline.settings import Settings, load_settings
 
@@ -23,8 +24,6 @@ ROLES = ("connectors", "enrich", "sink")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from pipeline.cli import add_config_option
-
     run_parser = subparsers.add_parser("run", help="run connectors, enrichment and indexing (embedded unless Kafka is configured)")
     run_parser.add_argument("--once", action="store_true", help="process what the connectors have now, wait until searchable, exit")
     add_config_option(run_parser)

@@ -8,7 +8,8 @@ import sys
 
 from rich.console import Console
 
-from pipeline.console import configure_logging, render_hits
+from pipeline.commands import add_config_option
+from pipeline.commands.console import configure_logging, render_hits
 from pipeline.errors import ServiceError
 from pipeline.search import SearchHit, SearchQuery
 from pipeline.settings import Settings, load_settings
@@ -17,8 +18,6 @@ __all__ = ["add_parser", "search"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from pipeline.cli import add_config_option
-
     parser = subparsers.add_parser("search", help="search indexed articles")
     parser.add_argument("query", nargs="*", help="words or \"a phrase\"; empty lists the newest articles")
     parser.add_argument("--person", default=None, metavar="NAME")
