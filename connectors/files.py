@@ -161,7 +161,7 @@ class FilesConnector(Connector):
     def _article(self, relative: str, **fields) -> Article | DeadLetter:
         body = fields.get("body", "")
         limit = self.context.limits.max_body_bytes
-        if len(body.encode("utf-8")) > limit:
+        if len(body.encode("utf-8", "surrogatepass")) > limit:
             return self._dead(relative, f"body is over the limit of {limit} bytes")
         fields.setdefault("id", fit_id(f"{self.name}/{relative}"))
         fields.setdefault("fetched_at", datetime.now(timezone.utc))
@@ -214,7 +214,7 @@ class FilesConnector(Connector):
         except ValidationError as e:
             return self._dead(relative + where, describe_validation_error(e), raw)
         limit = self.context.limits.max_body_bytes
-        if len(article.body.encode("utf-8")) > limit:
+        if len(article.body.encode("utf-8", "surrogatepass")) > limit:
             return self._dead(relative + where, f"body is over the limit of {limit} bytes")
         if article.fetched_at is None:
             article.fetched_at = datetime.now(timezone.utc)

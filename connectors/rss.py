@@ -295,7 +295,7 @@ class RssConnector(Connector):
         failure = self._full_text(article) if self.options.fetch_full_text and article.url else None
         records: list[Article | DeadLetter] = [failure] if failure is not None else []
         limit = self.context.limits.max_body_bytes
-        if len(article.body.encode("utf-8")) > limit:
+        if len(article.body.encode("utf-8", "surrogatepass")) > limit:
             return records + [self._dead(entry_id, f"body is over the limit of {limit} bytes", None)]
         return [article, *records]
 

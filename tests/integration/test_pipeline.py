@@ -10,10 +10,11 @@ import time
 import pytest
 from kafka import KafkaProducer
 
-from pipeline.bus import make_consumer
 from pipeline.index.elastic import ElasticIndex
-from pipeline.runtime.distributed import read_deadletters, replay_deadletters, run_all, setup_services
-from pipeline.runtime.workers import ConnectorsWorker, EnrichWorker, SinkWorker, group_for
+from pipeline.runtime.bus import group_for, make_consumer
+from pipeline.runtime.deadletters import read_deadletters, replay_deadletters
+from pipeline.runtime.distributed import run_all, setup_services
+from pipeline.runtime.workers import ConnectorsWorker, EnrichWorker, SinkWorker
 from pipeline.search import SearchQuery
 from tests.integration.support import (
     corpus,
@@ -45,7 +46,7 @@ def pipeline_config(tmp_path, kafka_bootstrap, es_hosts, unique_name):
 def committed(settings, role: str, topic: str) -> int:
     consumer = make_consumer(settings, group_for(settings, role))
     try:
-        from pipeline.bus import committed_offsets
+        from pipeline.runtime.bus import committed_offsets
 
         return sum(committed_offsets(consumer, topic).values())
     finally:
