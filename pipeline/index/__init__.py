@@ -13,9 +13,10 @@ older version never replaces a newer one.
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from pipeline.article import EnrichedArticle
 from pipeline.search import SearchHit, SearchQuery
@@ -39,31 +40,40 @@ class WriteResult:
         return self.status != "failed"
 
 
-class Index(Protocol):
-    """What every index does; see the module docstring."""
+class Index(ABC):
+    """What every index does; see the module docstring. Use as a context manager (`open`, then `close`)."""
 
-    def open(self) -> "Index": ...
+    @abstractmethod
+    def open(self) -> "Index":
+        """Connect (cheap; no request is sent yet for Elasticsearch)."""
 
+    @abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> "Index": ...
+    def __enter__(self) -> "Index":
+        return self.open()
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
+    @abstractmethod
     def setup(self) -> list[str]:
         """Make the index exist (idempotent); one line per thing done."""
-        ...
 
+    @abstractmethod
     def write(self, articles: Sequence[EnrichedArticle], stop: threading.Event | None = None) -> list[WriteResult]:
         """Index a batch; one result per article. ServiceUnavailable when the output is not safe yet."""
-        ...
 
+    @abstractmethod
     def refresh(self) -> None:
         """Make everything written so far searchable."""
-        ...
 
-    def search(self, query: SearchQuery) -> list[SearchHit]: ...
+    @abstractmethod
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """Best matches first; without text, the newest articles that pass the filters."""
 
+    @abstractmethod
     def count(self) -> int: ...
 
+    @abstractmethod
     def get(self, article_id: str) -> EnrichedArticle | None: ...

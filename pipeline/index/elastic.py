@@ -21,7 +21,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
 from pipeline.article import EnrichedArticle, parse_enriched
 from pipeline.errors import InvalidArticle, ServiceError, ServiceUnavailable
-from pipeline.index import WriteResult
+from pipeline.index import Index, WriteResult
 from pipeline.index.elastic_bulk import BulkWriter, describe_error
 from pipeline.index.elastic_setup import setup_index
 from pipeline.index.elastic_template import IndexTemplate, load_template
@@ -122,7 +122,7 @@ def _hosts_text(hosts: Sequence[str] | None) -> str:
     return ", ".join(hosts or []) or "(no hosts)"
 
 
-class ElasticIndex:
+class ElasticIndex(Index):
     """Articles in Elasticsearch behind the configured alias (the `pipeline.index.Index` contract).
 
     Open with `with ElasticIndex(settings) as index:`.
@@ -166,12 +166,6 @@ class ElasticIndex:
         if self._client is not None:
             self._client.close()
             self._client = None
-
-    def __enter__(self) -> "ElasticIndex":
-        return self.open()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"ElasticIndex(hosts={_hosts_text(self.settings.hosts)!r}, alias={self.alias!r})"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pipeline.article import EnrichedArticle, parse_enriched
 from pipeline.errors import ServiceError
-from pipeline.index import WriteResult
+from pipeline.index import Index, WriteResult
 from pipeline.search import FACETS, SearchHit, SearchQuery
 
 __all__ = ["EmbeddedIndex", "fts_query"]
@@ -67,7 +67,7 @@ def fts_query(text: str) -> str:
     return " ".join(parts)
 
 
-class EmbeddedIndex:
+class EmbeddedIndex(Index):
     """An on-disk full-text index of EnrichedArticles."""
 
     def __init__(self, path: Path) -> None:
@@ -91,12 +91,6 @@ class EmbeddedIndex:
         if self._db is not None:
             self._db.close()
             self._db = None
-
-    def __enter__(self) -> "EmbeddedIndex":
-        return self.open()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @property
     def db(self) -> sqlite3.Connection:
