@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from pipeline.errors import ConfigError
 from pipeline.runtime.bus import caught_up, end_offsets, ensure_topics, group_for, make_consumer
