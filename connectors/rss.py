@@ -233,9 +233,10 @@ class RssConnector(Connector):
         """New and changed entries; each one's last record carries `{"seen": {id: date}}` and any ids it evicts."""
         entries = parsed.entries[: self.options.max_entries] if self.options.max_entries else parsed.entries
         in_feed = [self._entry_id(entry, url) for entry in entries]
+        listed = set(in_feed)
         seen: dict[str, str] = dict(self.checkpoint.get("seen") or {})
-        limit = max(self.options.seen_ids, len(set(in_feed)))
-        evictable = iter([old for old in seen if old not in set(in_feed)])  # oldest first, never one still listed
+        limit = max(self.options.seen_ids, len(listed))
+        evictable = iter([old for old in seen if old not in listed])  # oldest first, never one still listed
         handled: set[str] = set()
         for entry, entry_id in zip(entries, in_feed):
             if entry_id in handled:

@@ -83,19 +83,22 @@ class JsonFeedConnector(Connector):
             raise SourceRejected(f"{url} is not JSON: {e}") from None
         if not isinstance(feed, dict) or not str(feed.get("version", "")).startswith("https://jsonfeed.org/version/"):
             raise SourceRejected(f"{url} is not a JSON Feed (no jsonfeed.org version)")
-        seen = list(self.checkpoint.get("seen") or {})  # oldest first
+        seen: dict[str, str] = dict(self.checkpoint.get("seen") or {})
+        order = list(seen)  # oldest first
         for number, item in enumerate(feed.get("items") or [], start=1):
             record = self._article(item, url, number)
             if not isinstance(record, Article):
                 yield record
                 continue
             fingerprint = str(item.get("date_modified") or item.get("date_published") or "")
-            if (self.checkpoint.get("seen") or {}).get(record.id) == fingerprint:
+            if seen.get(record.id) == fingerprint:
                 continue
             change: dict[str, Any] = {record.id: fingerprint}
-            seen.append(record.id)
-            while len(seen) > SEEN_IDS:
-                change[seen.pop(0)] = None  # None removes an id (a JSON merge patch)
+            if record.id not in seen:
+                order.append(record.id)
+            seen[record.id] = fingerprint
+            while len(order) > SEEN_IDS:
+                change[order.pop(0)] = None  # None removes an id (a JSON merge patch)
             yield Record(record, {"seen": change})  # committed by newswire once the article is delivered
         yield Record(checkpoint={"etag": result.etag, "last_modified": result.last_modified})
 
