@@ -150,8 +150,10 @@ class Outbox:
     settings: Settings
 
     def send_articles(self, topic: str, articles: Iterable[Article]) -> list:
+        """Produce articles keyed by id. Text that is not valid Unicode (a lone surrogate) is sent as
+        it is, surrogates passed through: the consumer's decode step dead-letters it, nothing crashes."""
         return [
-            self.producer.send(topic, key=a.id.encode("utf-8"), value=a.to_json().encode("utf-8"))
+            self.producer.send(topic, key=_utf8(a.id), value=_utf8(a.to_json()))
             for a in articles
         ]
 
@@ -160,8 +162,8 @@ class Outbox:
         return [
             self.producer.send(
                 topic,
-                key=letter.article_id.encode("utf-8") if letter.article_id else None,
-                value=letter.to_json().encode("utf-8"),
+                key=_utf8(letter.article_id) if letter.article_id else None,
+                value=_utf8(letter.to_json()),
             )
             for letter in letters
         ]
@@ -174,6 +176,10 @@ class Outbox:
                 future.get(timeout=timeout)
         except KafkaError as e:
             raise ServiceUnavailable(f"Kafka did not acknowledge a batch: {e}") from None
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
 def partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
