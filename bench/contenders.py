@@ -76,7 +76,8 @@ def run_naive(args: argparse.Namespace) -> dict:
 def run_embedded(args: argparse.Namespace) -> dict:
     from pipeline.enrich import Enricher
     from pipeline.index.embedded import EmbeddedIndex
-    from pipeline.runtime.embedded import EmbeddedRuntime, index_path
+    from pipeline.runtime.embedded import EmbeddedRuntime
+    from pipeline.runtime.indexes import index_path
     from pipeline.search import SearchQuery
     from pipeline.settings import load_settings
 

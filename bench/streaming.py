@@ -249,7 +249,7 @@ def run_peer(pipeline: Pipeline, count: int, timeout: float, commit_interval: fl
 
 def run_latency(pipeline: Pipeline, articles: list[dict], rate: float, max_seconds: float) -> dict:
     """Produce `articles` (new ids) at `rate` per second into a ready pipeline; per-article latency to searchable."""
-    from pipeline.bus import make_producer
+    from pipeline.runtime.bus import make_producer
     from pipeline.settings import load_settings
 
     settings = load_settings(pipeline.home / "newswire.yaml")

@@ -1,18 +1,5 @@
-"""Sources of articles: one module per kind, a small base class, a registry."""
+"""The built-in connectors: `files` and `rss`.
 
-from connectors.base import Connector, ConnectorContext, ConnectorOptions, Record
-from connectors.checkpoint import Checkpoint, MemoryCheckpoint
-from connectors.registry import build_connector, connector_class, known_types, register
-
-__all__ = [
-    "Connector",
-    "ConnectorContext",
-    "ConnectorOptions",
-    "Record",
-    "Checkpoint",
-    "MemoryCheckpoint",
-    "build_connector",
-    "connector_class",
-    "known_types",
-    "register",
-]
+They are plugins like any other: they import only `pipeline.plugin`, and the runtime finds
+them through the `newswire.connectors` entry points declared in pyproject.toml.
+"""

@@ -3,8 +3,9 @@
 Ids are `<name>/<path under the root>` (a JSON article keeps its own `id`). A text
 file's `published_at` is a date line near its top, else the file's modification time
 (an HTML file's comes from its metadata, with the same fallback). The
-checkpoint maps each path to its content hash: an unchanged file is not read again,
-a changed one is re-read under the same id. Binary, empty, undecodable or oversized
+checkpoint maps each path to its content hash (carried by the file's last record, so a
+file counts as read only once all of it was delivered): an unchanged file is not read
+again, a changed one is re-read under the same id. Binary, empty, undecodable or oversized
 files become a dead letter with a one-line reason; nothing here raises for bad input.
 """
 
@@ -22,12 +23,10 @@ from pathlib import Path
 from dateutil import parser as date_parser
 from pydantic import ValidationError
 
-from connectors.base import Connector, ConnectorOptions, Record
-from connectors.html import extract_page
-from connectors.registry import register
-from pipeline.article import Article, Source, describe_validation_error, fit_id
-from pipeline.deadletter import DeadLetter
-from pipeline.errors import ConfigError, SourceRejected
+from pipeline.plugin import (
+    Article, ConfigError, Connector, ConnectorOptions, DeadLetter, Record, Source, SourceRejected,
+    Yielded, describe_validation_error, extract_page, fit_id,
+)
 
 __all__ = ["FilesConnector", "FilesOptions", "TEXT_SUFFIXES", "JSON_SUFFIXES", "HTML_SUFFIXES"]
 
@@ -85,7 +84,6 @@ def _split_title(text: str, markdown: bool) -> tuple[str, str]:
     return "", ""
 
 
-@register
 class FilesConnector(Connector):
     """Reads articles from files under `path`."""
 
@@ -117,7 +115,7 @@ class FilesConnector(Connector):
                 if not name.startswith("."):
                     yield Path(folder) / name
 
-    def read(self) -> Iterator[Record]:
+    def read(self) -> Iterator[Yielded]:
         for path in self._paths():
             relative = path.relative_to(self.root).as_posix()
             yield from self._read_file(path, relative)
@@ -129,7 +127,7 @@ class FilesConnector(Connector):
             connector=self.type, name=self.name, path=relative,
         )
 
-    def _read_file(self, path: Path, relative: str) -> Iterator[Record]:
+    def _read_file(self, path: Path, relative: str) -> Iterator[Yielded]:
         limits = self.context.limits
         try:
             stat = path.stat()
@@ -142,8 +140,7 @@ class FilesConnector(Connector):
         except SourceRejected as e:
             marker = f"rejected:{stat.st_size}:{stat.st_mtime_ns}"
             if self.checkpoint.get(relative) != marker:
-                self.checkpoint.stage(relative, marker)
-                yield self._dead(relative, str(e))
+                yield Record(self._dead(relative, str(e)), {relative: marker})
             return
         except OSError as e:
             yield self._dead(relative, f"cannot read file: {e.strerror or e}")
@@ -151,26 +148,27 @@ class FilesConnector(Connector):
         digest = hashlib.sha256(raw).hexdigest()
         if self.checkpoint.get(relative) == digest:
             return
-        self.checkpoint.stage(relative, digest)
         try:
             text = _decode(raw)
             if not text.strip():
                 raise SourceRejected("empty file")
-            yield from self._articles(path, relative, text)
+            records = list(self._articles(path, relative, text))
         except SourceRejected as e:
-            yield self._dead(relative, str(e), raw if len(raw) <= limits.max_body_bytes else None)
+            records = [self._dead(relative, str(e), raw if len(raw) <= limits.max_body_bytes else None)]
+        yield from records[:-1]
+        yield Record(records[-1] if records else None, {relative: digest})
 
-    def _article(self, relative: str, **fields) -> Record:
+    def _article(self, relative: str, **fields) -> Article | DeadLetter:
         body = fields.get("body", "")
         limit = self.context.limits.max_body_bytes
-        if len(body.encode("utf-8")) > limit:
+        if len(body.encode("utf-8", "surrogatepass")) > limit:
             return self._dead(relative, f"body is over the limit of {limit} bytes")
         fields.setdefault("id", fit_id(f"{self.name}/{relative}"))
         fields.setdefault("fetched_at", datetime.now(timezone.utc))
         fields.setdefault("source", Source(connector=self.type, name=self.name, feed=relative))
         return Article(**fields)
 
-    def _articles(self, path: Path, relative: str, text: str) -> Iterator[Record]:
+    def _articles(self, path: Path, relative: str, text: str) -> Iterator[Article | DeadLetter]:
         suffix = path.suffix.lower()
         if suffix in TEXT_SUFFIXES:
             title, body = _split_title(text, markdown=suffix != ".txt")
@@ -205,7 +203,7 @@ class FilesConnector(Connector):
                     continue
                 yield self._from_json(relative, obj, line, f"#{number}")
 
-    def _from_json(self, relative: str, obj: object, raw: str, where: str) -> Record:
+    def _from_json(self, relative: str, obj: object, raw: str, where: str) -> Article | DeadLetter:
         if not isinstance(obj, dict):
             return self._dead(relative + where, f"expected a JSON object, got {type(obj).__name__}", raw)
         fields = dict(obj)
@@ -216,7 +214,7 @@ class FilesConnector(Connector):
         except ValidationError as e:
             return self._dead(relative + where, describe_validation_error(e), raw)
         limit = self.context.limits.max_body_bytes
-        if len(article.body.encode("utf-8")) > limit:
+        if len(article.body.encode("utf-8", "surrogatepass")) > limit:
             return self._dead(relative + where, f"body is over the limit of {limit} bytes")
         if article.fetched_at is None:
             article.fetched_at = datetime.now(timezone.utc)

@@ -11,6 +11,8 @@ collide; without a guid the entry's link; without a link a hash of title and dat
 The checkpoint keeps the last `seen_ids` ids with the entry's `updated` (else `published`)
 date: a restart re-emits nothing, and an entry whose date moved is re-emitted under the
 same id (the sink keeps the newest version). Content edits that keep the date are not.
+Each entry's record carries its own `seen` change; the validators ride on a last record
+after every entry, so a read cut short keeps the rest of the feed for next time.
 """
 
 from __future__ import annotations
@@ -25,17 +27,13 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import feedparser
-import lxml.html
-from lxml import etree
 from pydantic import Field, SecretStr, model_validator
+from trafilatura.feeds import FeedParameters, determine_feed
 
-from connectors.base import Connector, ConnectorOptions, Record
-from connectors.html import extract_page, html_to_text, tidy_text
-from connectors.http import Fetcher, FetchResult, HttpUrl, Throttled, backoff_delay, redact
-from connectors.registry import register
-from pipeline.article import Article, Source, fit_id
-from pipeline.deadletter import DeadLetter
-from pipeline.errors import SourceError, SourceRejected
+from pipeline.plugin import (
+    Article, Connector, ConnectorOptions, DeadLetter, Fetcher, FetchResult, HttpUrl, Record, Source, SourceError,
+    SourceRejected, Throttled, Yielded, backoff_delay, extract_page, fit_id, html_to_text, redact, tidy_text,
+)
 
 __all__ = ["RssConnector", "RssOptions", "feed_interval"]
 
@@ -99,7 +97,6 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
 
 
-@register
 class RssConnector(Connector):
     """Reads one RSS or Atom feed; see the module docstring for ids, dedup and politeness."""
 
@@ -151,7 +148,7 @@ class RssConnector(Connector):
             self._fetcher.close()
             self._fetcher = None
 
-    def read(self) -> Iterator[Record]:
+    def read(self) -> Iterator[Yielded]:
         try:
             yield from self._read()
         except SourceError as e:
@@ -175,7 +172,7 @@ class RssConnector(Connector):
             credentials = (unquote(parts.username), unquote(parts.password or ""))
         return credentials if _host(url) in (_host(self.feed_url), _host(self.configured_url)) else None
 
-    def _read(self) -> Iterator[Record]:
+    def _read(self) -> Iterator[Yielded]:
         url = self.feed_url
         known = self.checkpoint.get("configured_url") == self.configured_url
         result = self.fetcher.get(
@@ -190,22 +187,20 @@ class RssConnector(Connector):
             url = result.moved_to
         if result.not_modified:
             logger.debug("feed not modified connector=%s url=%s", self.name, redact(url))
-            self._stage_validators(url, result)
+            yield Record(checkpoint=self._validators(url, result))
             return
         parsed = self._parse(result)
         self._feed_ttl = feed_interval(parsed.feed)
         yield from self._malformed(parsed, result)
         yield from self._entries(parsed, url)
-        self._stage_validators(url, result)
+        yield Record(checkpoint=self._validators(url, result))
 
-    def _stage_validators(self, url: str, result: FetchResult) -> None:
-        """Staged last, after every entry was yielded: a partial read does not skip the rest next time."""
-        self.checkpoint.stage("configured_url", self.configured_url)
-        self.checkpoint.stage("url", url)
+    def _validators(self, url: str, result: FetchResult) -> dict[str, Any]:
+        """The feed's URL and validators: carried last, after every entry, so a partial read does not skip the rest."""
+        change: dict[str, Any] = {"configured_url": self.configured_url, "url": url}
         if not result.not_modified:
-            self.checkpoint.stage("etag", result.etag)
-            self.checkpoint.stage("last_modified", result.last_modified)
-            self.checkpoint.stage("ttl", self._feed_ttl)
+            change.update(etag=result.etag, last_modified=result.last_modified, ttl=self._feed_ttl)
+        return change
 
     def _parse(self, result: FetchResult) -> Any:
         headers = {"content-location": result.url, "content-type": result.headers.get("content-type", "application/xml")}
@@ -228,32 +223,37 @@ class RssConnector(Connector):
         digest = hashlib.sha256(result.content).hexdigest()
         if self.checkpoint.get("malformed") == digest:
             return  # the same broken document was reported already
-        self.checkpoint.stage("malformed", digest)
         reason = f"malformed feed, recovered {len(parsed.entries)} entries: {_one_line(problem)}"
         logger.warning("malformed feed connector=%s url=%s reason=%s", self.name, redact(result.url), reason)
         payload = result.content if len(result.content) <= self.context.limits.max_body_bytes else None
-        yield DeadLetter.of("connector", reason, payload, connector=self.type, name=self.name, feed=redact(result.url))
+        letter = DeadLetter.of("connector", reason, payload, connector=self.type, name=self.name, feed=redact(result.url))
+        yield Record(letter, {"malformed": digest})
 
-    def _entries(self, parsed: Any, url: str) -> Iterator[Record]:
-        seen: dict[str, str] = dict(self.checkpoint.get("seen") or {})
+    def _entries(self, parsed: Any, url: str) -> Iterator[Yielded]:
+        """New and changed entries; each one's last record carries `{"seen": {id: date}}` and any ids it evicts."""
         entries = parsed.entries[: self.options.max_entries] if self.options.max_entries else parsed.entries
+        in_feed = [self._entry_id(entry, url) for entry in entries]
+        listed = set(in_feed)
+        seen: dict[str, str] = dict(self.checkpoint.get("seen") or {})
+        limit = max(self.options.seen_ids, len(listed))
+        evictable = iter([old for old in seen if old not in listed])  # oldest first, never one still listed
         handled: set[str] = set()
-        for entry in entries:
-            entry_id = self._entry_id(entry, url)
+        for entry, entry_id in zip(entries, in_feed):
             if entry_id in handled:
                 continue  # the same entry twice in one feed
             handled.add(entry_id)
             fingerprint = dict.get(entry, "updated") or dict.get(entry, "published") or ""
-            previous = seen.pop(entry_id, None)
-            seen[entry_id] = fingerprint  # (re)inserted last: ids still in the feed are never trimmed
-            if previous == fingerprint:
+            if seen.get(entry_id) == fingerprint:
                 continue
+            change: dict[str, Any] = {entry_id: fingerprint}
+            seen[entry_id] = fingerprint
+            while len(seen) > limit:
+                evicted = next(evictable)
+                del seen[evicted]
+                change[evicted] = None
             records = self._records(entry, entry_id, parsed, url)
-            while len(seen) > max(self.options.seen_ids, len(entries)):
-                seen.pop(next(iter(seen)))
-            self.checkpoint.stage("seen", dict(seen))
-            yield from records
-        self.checkpoint.stage("seen", dict(seen))
+            yield from records[:-1]
+            yield Record(records[-1], {"seen": change})
 
     def _entry_id(self, entry: Any, url: str) -> str:
         return fit_id(self._raw_entry_id(entry, url))
@@ -269,7 +269,7 @@ class RssConnector(Connector):
         basis = f"{entry.get('title', '')}\x00{dict.get(entry, 'published') or dict.get(entry, 'updated') or ''}"
         return f"{self.configured_url}#sha256:{hashlib.sha256(basis.encode('utf-8')).hexdigest()[:24]}"
 
-    def _records(self, entry: Any, entry_id: str, parsed: Any, url: str) -> list[Record]:
+    def _records(self, entry: Any, entry_id: str, parsed: Any, url: str) -> list[Article | DeadLetter]:
         candidates = list(entry.get("content") or [])
         if entry.get("summary_detail"):
             candidates.append(entry["summary_detail"])
@@ -294,9 +294,9 @@ class RssConnector(Connector):
         except ValueError as e:  # pydantic's ValidationError is a ValueError
             return [self._dead(entry_id, f"entry is not a valid article: {_one_line(e)}", entry)]
         failure = self._full_text(article) if self.options.fetch_full_text and article.url else None
-        records: list[Record] = [failure] if failure is not None else []
+        records: list[Article | DeadLetter] = [failure] if failure is not None else []
         limit = self.context.limits.max_body_bytes
-        if len(article.body.encode("utf-8")) > limit:
+        if len(article.body.encode("utf-8", "surrogatepass")) > limit:
             return records + [self._dead(entry_id, f"body is over the limit of {limit} bytes", None)]
         return [article, *records]
 
@@ -329,17 +329,10 @@ class RssConnector(Connector):
 
 
 def _discover_feed(result: FetchResult) -> str | None:
-    """The first feed an HTML page advertises with <link rel="alternate" type="application/rss+xml">."""
-    try:
-        page = lxml.html.document_fromstring(result.content)
-    except (etree.ParserError, ValueError):
-        return None
-    for link in page.iter("link"):
-        kind = (link.get("type") or "").lower()
-        rel = (link.get("rel") or "").lower().split()
-        if "alternate" in rel and kind.endswith(("rss+xml", "atom+xml")) and link.get("href"):
-            return urljoin(result.url, link.get("href"))
-    return None
+    """The first feed an HTML page advertises (trafilatura's feed discovery, without fetching anything)."""
+    html = result.content.decode("utf-8", "replace")
+    found = determine_feed(html, FeedParameters(result.url, urlsplit(result.url).hostname or "", result.url))
+    return found[0] if found else None
 
 
 def _host(url: str) -> tuple[str | None, int | None]:

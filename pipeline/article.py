@@ -137,12 +137,19 @@ class EnrichedArticle(Article):
     speakers: list[str] = Field(default_factory=list)
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    """One line naming the first offending field, e.g. `field 'body': Field required`."""
+def describe_validation_error(error: ValidationError, *, key: str = "field", limit: int = 3) -> str:
+    """One line naming the offending keys, e.g. `field 'body': Field required (and 2 more)`.
+
+    The one formatter of pydantic errors: articles (`field`), config keys (`config key`) and
+    connector options (`key`) all read the same way. An unknown key is named first (it usually
+    explains a missing one: a typo), as `unknown key`.
+    """
+    details = sorted(error.errors(), key=lambda d: d["type"] != "extra_forbidden")
     problems = []
-    for detail in error.errors()[:3]:
-        where = ".".join(str(part) for part in detail["loc"]) or "record"
-        problems.append(f"field '{where}': {detail['msg']}")
+    for detail in details[:limit]:
+        where = ".".join(str(part) for part in detail["loc"])
+        message = "unknown key" if detail["type"] == "extra_forbidden" else detail["msg"]
+        problems.append(f"{key} '{where}': {message}" if where else message)
     more = error.error_count() - len(problems)
     return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
 

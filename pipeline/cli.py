@@ -41,11 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_config_option(parser: argparse.ArgumentParser) -> None:
-    """Every command takes `-c FILE` (default `$NEWSWIRE_CONFIG` or config/newswire.yaml)."""
-    parser.add_argument("-c", "--config", default=None, metavar="FILE", help="config file (default config/newswire.yaml)")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

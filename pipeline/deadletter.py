@@ -2,22 +2,19 @@
 
 Bad records are data, not crashes: every stage returns its good results and its
 failures; the runtime sends failures to the dead-letter topic (or, embedded, to
-`data_dir/deadletter.jsonl`) and moves on.
+`data_dir/deadletter.jsonl`, see pipeline.runtime.deadletters) and moves on.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-from collections.abc import Iterable
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["DeadLetter", "DeadLetterFile", "Stage"]
+__all__ = ["DeadLetter", "Stage"]
 
 Stage = Literal["connector", "decode", "enrich", "sink", "fetch"]
 
@@ -47,8 +44,17 @@ class DeadLetter(BaseModel):
         article_id: str | None = None,
         **source: Any,
     ) -> "DeadLetter":
-        """Build a dead letter; bytes that are not UTF-8 are kept base64-encoded."""
+        """Build a dead letter; bytes that are not UTF-8 are kept base64-encoded.
+
+        Text that cannot be written as UTF-8 (a lone surrogate from a `\\ud800` escape) is kept
+        as its surrogate-passing bytes, base64-encoded, so the letter itself can always be stored.
+        """
         text, encoding = "", "utf-8"
+        if isinstance(payload, str):
+            try:
+                payload.encode("utf-8")
+            except UnicodeEncodeError:
+                payload = payload.encode("utf-8", "surrogatepass")
         if isinstance(payload, bytes):
             try:
                 text = payload.decode("utf-8")
@@ -73,38 +79,3 @@ class DeadLetter(BaseModel):
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
-
-
-class DeadLetterFile:
-    """The embedded mode's dead-letter store: one JSON line per record in `data_dir/deadletter.jsonl`."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    def append(self, letters: Iterable[DeadLetter]) -> int:
-        lines = [letter.to_json() + "\n" for letter in letters]
-        if lines:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.writelines(lines)
-                handle.flush()
-                os.fsync(handle.fileno())
-        return len(lines)
-
-    def read(self) -> list[DeadLetter]:
-        if not self.path.exists():
-            return []
-        letters = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                try:
-                    letters.append(DeadLetter.model_validate_json(line))
-                except ValueError:
-                    continue  # a torn last line after a crash
-        return letters
-
-    def replace(self, letters: Iterable[DeadLetter]) -> None:
-        """Rewrite the store with `letters` (what is still dead after a replay)."""
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(letter.to_json() + "\n" for letter in letters), encoding="utf-8")
-        os.replace(tmp, self.path)

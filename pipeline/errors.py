@@ -11,11 +11,16 @@
         └── ServiceUnavailable    cannot reach the service right now (retriable)
 
 Every error's message is one line meant for the user; the CLI prints it as is.
+`backoff_delay` is the one formula for how long to wait before trying a retriable thing again
+(a feed that failed, a bulk request, a batch Kafka did not acknowledge).
 """
 
 from __future__ import annotations
 
+import random
+
 __all__ = [
+    "backoff_delay",
     "NewswireError",
     "ConfigError",
     "InvalidArticle",
@@ -68,3 +73,14 @@ class ServiceUnavailable(ServiceError):
     """Kafka or Elasticsearch cannot be reached right now."""
 
     retriable = True
+
+
+def backoff_delay(failures: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Seconds to wait after `failures` failures in a row: base·2^(failures-1), capped, then spread by up to +25%.
+
+    The jitter keeps many clients that failed together from retrying together.
+    """
+    if failures <= 0:
+        return base
+    delay = min(cap, base * 2 ** min(failures - 1, 30))
+    return delay * (1.0 + 0.25 * (rng or random).random())

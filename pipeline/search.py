@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 
 from pipeline.article import EnrichedArticle
 
-__all__ = ["SearchQuery", "SearchHit"]
+__all__ = ["FACETS", "SearchQuery", "SearchHit"]
+
+# The entity filters of a search: SearchQuery option → the article's keyword list it matches.
+# Both indexes read this one table.
+FACETS = {"person": "people", "org": "organizations", "place": "places", "speaker": "speakers"}
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,14 @@ relative to the current directory. Secrets are `SecretStr`: never printed or log
 from __future__ import annotations
 
 import os
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
+from pipeline.article import describe_validation_error
 from pipeline.errors import ConfigError
 
 __all__ = [
@@ -122,22 +122,6 @@ class ConnectorSettings(BaseModel):
         return dict(self.model_extra or {})
 
 
-# The config file's contents while load_settings() builds a Settings (empty otherwise).
-_file_data: ContextVar[dict[str, Any]] = ContextVar("newswire_config_file", default={})
-
-
-class _YamlSource(PydanticBaseSettingsSource):
-    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]):
-        super().__init__(settings_cls)
-        self._data = data
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._data)
-
-
 class Settings(BaseSettings):
     """Everything newswire reads from its configuration."""
 
@@ -166,7 +150,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _YamlSource(settings_cls, _file_data.get()))
+        # The file is the lowest source: the environment overrides it. `yaml_file` is set by
+        # load_settings on a subclass; a plain `Settings()` reads defaults and the environment only.
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
 
     @property
     def distributed(self) -> bool:
@@ -195,12 +181,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 def _describe(error: ValidationError) -> str:
     detail = error.errors()[0]
-    key = ".".join(str(part) for part in detail["loc"])
-    message = "unknown key" if detail["type"] == "extra_forbidden" else detail["msg"]
     env_name = ENV_PREFIX + "__".join(str(p) for p in detail["loc"]).upper()
-    hint = f" (or environment variable {env_name})" if env_name in os.environ else ""
-    more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"config key '{key}'{hint}: {message}{more}"
+    hint = f" (set by environment variable {env_name})" if env_name in os.environ else ""
+    return describe_validation_error(error, key="config key", limit=1) + hint
 
 
 def _check_environment() -> None:
@@ -220,13 +203,14 @@ def load_settings(path: str | Path | None = None) -> Settings:
     if path is None and os.environ.get(ENV_PREFIX + "CONFIG"):
         path = os.environ[ENV_PREFIX + "CONFIG"]
     if path is None:
-        file_data = read_yaml(DEFAULT_CONFIG) if DEFAULT_CONFIG.is_file() else {}
-    else:
-        file_data = read_yaml(Path(path))
-    token = _file_data.set(file_data)
+        path = DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+    if path is not None:
+        read_yaml(Path(path))  # a clear ConfigError for a missing, unreadable or non-mapping file
+    from_file = type(Settings.__name__, (Settings,), {
+        "__module__": __name__,
+        "model_config": SettingsConfigDict(yaml_file=path),
+    })
     try:
-        return Settings()
+        return from_file()
     except ValidationError as e:
         raise ConfigError(_describe(e)) from None
-    finally:
-        _file_data.reset(token)

@@ -8,8 +8,9 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
+from pipeline.commands import add_config_option
 from pipeline.article import Article, parse_article
-from pipeline.console import configure_logging
+from pipeline.commands.console import configure_logging
 from pipeline.enrich import EnrichFailure, Enricher
 from pipeline.errors import InvalidArticle
 from pipeline.settings import load_settings
@@ -20,8 +21,6 @@ logger = logging.getLogger("newswire.enrich")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from pipeline.cli import add_config_option
-
     parser = subparsers.add_parser("enrich", help="add entities and quotes to Article JSON lines (stdin → stdout)")
     add_config_option(parser)
     parser.set_defaults(func=run)

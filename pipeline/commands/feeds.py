@@ -7,15 +7,14 @@ import os
 import sys
 from pathlib import Path
 
-from connectors.opml import import_opml
+from pipeline.commands import add_config_option
+from pipeline.feeds.opml import import_opml
 from pipeline.settings import DEFAULT_CONFIG, ENV_PREFIX
 
 __all__ = ["add_parser", "run_import", "config_path"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from pipeline.cli import add_config_option
-
     parser = subparsers.add_parser("feeds", help="manage feed connectors (import an OPML subscription list)")
     actions = parser.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
     importer = actions.add_parser("import", help="add every feed of an OPML file as an rss connector to the config")
@@ -31,7 +30,7 @@ def config_path(value: str | None) -> Path:
 
 def run_import(args: argparse.Namespace, out=sys.stdout) -> int:
     """Import, then say what was added; errors are NewswireErrors the CLI prints as one line."""
-    from pipeline.console import configure_logging
+    from pipeline.commands.console import configure_logging
 
     configure_logging(getattr(args, "log_level", None) or "WARNING")
     path = config_path(getattr(args, "config", None))

@@ -8,18 +8,18 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from connectors import Connector, ConnectorContext, MemoryCheckpoint, build_connector, connector_class, known_types
-from pipeline.console import configure_logging
+from pipeline.commands import add_config_option
+from pipeline.commands.console import configure_logging
 from pipeline.errors import ConfigError
-from pipeline.runtime.sources import read_batches
+from pipeline.plugin.connector import Connector, ConnectorContext
+from pipeline.plugin.registry import build_connector, connector_class, known_types
+from pipeline.runtime.loop import read_batches
 from pipeline.settings import load_settings
 
 __all__ = ["add_parser", "connector_for_source", "fetch"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from pipeline.cli import add_config_option
-
     parser = subparsers.add_parser("fetch", help="read a file, folder or feed URL once and print Article JSON lines")
     parser.add_argument("sources", nargs="+", metavar="SOURCE", help="a file, a folder or a feed URL")
     parser.add_argument("--type", dest="connector_type", default=None, help="connector type to use (default: guessed)")
@@ -36,7 +36,7 @@ def _name_for(source: str) -> str:
 
 
 def connector_for_source(source: str, context: ConnectorContext, connector_type: str | None = None) -> Connector:
-    """The connector that reads `source`, with a throwaway checkpoint."""
+    """The connector that reads `source` (the context's checkpoint is in memory: nothing is kept)."""
     types = [connector_type] if connector_type else known_types()
     for type_name in types:
         options = connector_class(type_name).options_for_source(source)
@@ -51,7 +51,7 @@ def fetch(sources: list[str], settings, out=sys.stdout, connector_type: str | No
     """Print every source's articles as JSON lines; returns (articles, problems)."""
     articles = problems = 0
     for source in sources:
-        context = ConnectorContext(data_dir=settings.data_dir, limits=settings.limits, checkpoint=MemoryCheckpoint())
+        context = ConnectorContext(data_dir=settings.data_dir, limits=settings.limits)
         connector = connector_for_source(source, context, connector_type)
         try:
             for batch in read_batches(connector, settings.nlp.batch_size):

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from pipeline.console import configure_logging, stderr
+from pipeline.commands import add_config_option
+from pipeline.commands.console import configure_logging, stderr
 from pipeline.errors import ConfigError
 from pipeline.settings import Settings, load_settings
 
@@ -23,8 +24,6 @@ ROLES = ("connectors", "enrich", "sink")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from pipeline.cli import add_config_option
-
     run_parser = subparsers.add_parser("run", help="run connectors, enrichment and indexing (embedded unless Kafka is configured)")
     run_parser.add_argument("--once", action="store_true", help="process what the connectors have now, wait until searchable, exit")
     add_config_option(run_parser)
@@ -69,13 +68,10 @@ def _require_kafka(settings: Settings, what: str) -> None:
 def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level or "WARNING")
     settings = load_settings(args.config)
-    if settings.distributed:
-        from pipeline.runtime.distributed import run_all
+    from pipeline.runtime import run_pipeline
 
-        with stop_on_signals() as stop:
-            report = run_all(settings, once=args.once, stop=stop)
-    else:
-        report = _run_embedded(settings, args.once)
+    with stop_on_signals() as stop, _progress_bar(settings) as progress:
+        report = run_pipeline(settings, once=args.once, stop=stop, progress=progress)
     print(
         f"newswire: read {report.read} article(s), indexed {report.indexed}, dead-lettered {report.dead}",
         file=sys.stderr,
@@ -83,37 +79,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_embedded(settings: Settings, once: bool):
-    from pipeline.runtime.embedded import EmbeddedRuntime
+@contextmanager
+def _progress_bar(settings: Settings):
+    """A progress callback drawing a spinner line on a terminal (embedded mode); None elsewhere."""
+    if settings.distributed or not stderr.is_terminal:
+        yield None
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=stderr, transient=True) as bar:
+        task = bar.add_task("loading the language model…", total=None)
+        counts = {"indexed": 0, "dead": 0}
 
-    with stop_on_signals() as stop:
-        if not stderr.is_terminal:
-            return EmbeddedRuntime(settings).run(once=once, stop=stop)
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=stderr, transient=True) as bar:
-            task = bar.add_task("loading the language model…", total=None)
-            counts = {"read": 0, "indexed": 0, "dead": 0}
+        def progress(connector, report):
+            counts["indexed"] += report.indexed
+            counts["dead"] += report.dead
+            bar.update(task, description=f"{connector.name}: {counts['indexed']} indexed, {counts['dead']} dead-lettered")
 
-            def progress(connector, report):
-                counts["read"] += report.read
-                counts["indexed"] += report.indexed
-                counts["dead"] += report.dead
-                bar.update(task, description=f"{connector.name}: {counts['indexed']} indexed, {counts['dead']} dead-lettered")
-
-            runtime = EmbeddedRuntime(settings, progress=progress)
-            return runtime.run(once=once, stop=stop)
+        yield progress
 
 
 def setup(args: argparse.Namespace) -> int:
     configure_logging(args.log_level or "INFO")
     settings = load_settings(args.config)
-    if not settings.distributed and not settings.elasticsearch.hosts:
-        from pipeline.runtime.embedded import index_path
-        from pipeline.index.embedded import EmbeddedIndex
-
-        with EmbeddedIndex(index_path(settings)):
-            pass
-        print(f"newswire: embedded index ready at {index_path(settings)}", file=sys.stderr)
-        return 0
     from pipeline.runtime.distributed import setup_services
 
     for line in setup_services(settings):

@@ -8,8 +8,9 @@ import sys
 
 from rich.console import Console
 
-from pipeline.console import configure_logging, render_hits
-from pipeline.errors import ServiceError
+from pipeline.commands import add_config_option
+from pipeline.commands.console import configure_logging, render_hits
+from pipeline.runtime.indexes import open_index
 from pipeline.search import SearchHit, SearchQuery
 from pipeline.settings import Settings, load_settings
 
@@ -17,8 +18,6 @@ __all__ = ["add_parser", "search"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from pipeline.cli import add_config_option
-
     parser = subparsers.add_parser("search", help="search indexed articles")
     parser.add_argument("query", nargs="*", help="words or \"a phrase\"; empty lists the newest articles")
     parser.add_argument("--person", default=None, metavar="NAME")
@@ -32,19 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def search(settings: Settings, query: SearchQuery) -> list[SearchHit]:
-    """Search Elasticsearch when configured, else the embedded index."""
-    if settings.elasticsearch.hosts:
-        from pipeline.index.elastic import ElasticIndex
-
-        with ElasticIndex(settings.elasticsearch) as index:
-            return index.search(query)
-    from pipeline.index.embedded import EmbeddedIndex
-    from pipeline.runtime.embedded import index_path
-
-    path = index_path(settings)
-    if not path.exists():
-        raise ServiceError(f"nothing is indexed yet under {settings.data_dir}: run `newswire run --once` first")
-    with EmbeddedIndex(path) as index:
+    """Search the configured index (Elasticsearch when configured, else the embedded one)."""
+    with open_index(settings, must_exist=True) as index:
         return index.search(query)
 
 

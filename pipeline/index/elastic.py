@@ -21,17 +21,17 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
 from pipeline.article import EnrichedArticle, parse_enriched
 from pipeline.errors import InvalidArticle, ServiceError, ServiceUnavailable
-from pipeline.index.elastic_bulk import BulkWriter, WriteResult, describe_transport_error
+from pipeline.index import Index, WriteResult
+from pipeline.index.elastic_bulk import BulkWriter, describe_error
 from pipeline.index.elastic_setup import setup_index
 from pipeline.index.elastic_template import IndexTemplate, load_template
-from pipeline.search import SearchHit, SearchQuery
+from pipeline.search import FACETS, SearchHit, SearchQuery
 from pipeline.settings import ElasticsearchSettings
 
-__all__ = ["ElasticIndex", "WriteResult", "build_search", "simple_query_text", "FILTER_FIELDS"]
+__all__ = ["ElasticIndex", "build_search", "simple_query_text"]
 
 logger = logging.getLogger(__name__)
 
-FILTER_FIELDS = {"person": "people", "org": "organizations", "place": "places", "speaker": "speakers"}
 TITLE_BOOST = 3
 
 _TOKEN = re.compile(r'"[^"]*"?|[^\s"]+')
@@ -75,7 +75,7 @@ def build_search(query: SearchQuery) -> dict[str, Any] | None:
     """The search request body for `query`, or None when its text holds no searchable word."""
     filters = [
         _entity_filter(field, value.strip())
-        for option, field in FILTER_FIELDS.items()
+        for option, field in FACETS.items()
         if (value := getattr(query, option)) and value.strip()
     ]
     body: dict[str, Any] = {"size": query.limit, "track_total_hits": False}
@@ -122,8 +122,11 @@ def _hosts_text(hosts: Sequence[str] | None) -> str:
     return ", ".join(hosts or []) or "(no hosts)"
 
 
-class ElasticIndex:
-    """Articles in Elasticsearch behind the configured alias; open with `with ElasticIndex(settings) as index:`."""
+class ElasticIndex(Index):
+    """Articles in Elasticsearch behind the configured alias (the `pipeline.index.Index` contract).
+
+    Open with `with ElasticIndex(settings) as index:`.
+    """
 
     def __init__(self, settings: ElasticsearchSettings, template: IndexTemplate | None = None) -> None:
         self.settings = settings
@@ -164,12 +167,6 @@ class ElasticIndex:
             self._client.close()
             self._client = None
 
-    def __enter__(self) -> "ElasticIndex":
-        return self.open()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"ElasticIndex(hosts={_hosts_text(self.settings.hosts)!r}, alias={self.alias!r})"
 
@@ -193,10 +190,10 @@ class ElasticIndex:
         try:
             yield
         except TransportError as e:
-            raise ServiceUnavailable(f"{where} is unreachable: {describe_transport_error(e)}") from None
+            raise ServiceUnavailable(f"{where} is unreachable: {describe_error(e)}") from None
         except ApiError as e:
             status = e.meta.status if e.meta is not None else None
-            reason = _api_reason(e)
+            reason = describe_error(e)
             if status in (401, 403):
                 raise ServiceError(f"{where} refused to {doing} ({status}): {reason} — check username/password or api_key") from None
             if status == 404:
@@ -284,12 +281,3 @@ def _api_type(error: ApiError) -> str | None:
     body = error.body if isinstance(error.body, dict) else {}
     detail = body.get("error")
     return detail.get("type") if isinstance(detail, dict) else None
-
-
-def _api_reason(error: ApiError) -> str:
-    body = error.body if isinstance(error.body, dict) else {}
-    detail = body.get("error")
-    if isinstance(detail, dict):
-        root = (detail.get("root_cause") or [detail])[0]
-        return f"{root.get('type', 'error')}: {root.get('reason', '')}"
-    return str(detail or error.message)

@@ -16,50 +16,35 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from elastic_transport import ConnectionTimeout, TransportError
+from elastic_transport import ApiError, ConnectionTimeout, TlsError, TransportError
 
 from pipeline.article import EnrichedArticle
-from pipeline.errors import ServiceError, ServiceUnavailable
+from pipeline.errors import ServiceError, ServiceUnavailable, backoff_delay
+from pipeline.index import WriteResult
 
 __all__ = [
-    "WriteResult",
     "BulkWriter",
     "SendBulk",
     "build_action",
     "classify_item",
-    "backoff_delay",
-    "describe_transport_error",
+    "describe_error",
 ]
 
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
-Status = Literal["indexed", "stale", "failed"]
 Verdict = Literal["indexed", "stale", "failed", "retry", "alone", "fatal"]
 
 SendBulk = Callable[[list[dict[str, Any]]], Iterable[tuple[bool, dict[str, Any]]]]
 """Sends actions in order and yields one (ok, {op_type: item}) per action, like `streaming_bulk`."""
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """What happened to one article of a write: `indexed`, `stale` (a newer version is kept) or `failed`."""
-
-    article_id: str
-    status: Status
-    reason: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the offset may be committed for this article (indexed or stale)."""
-        return self.status != "failed"
 
 
 def build_action(article: EnrichedArticle, alias: str) -> dict[str, Any]:
@@ -74,10 +59,54 @@ def build_action(article: EnrichedArticle, alias: str) -> dict[str, Any]:
     }
 
 
-def _error_text(error: Any) -> str:
+# The operating system's own failures under a transport error, by type (never by message text).
+_CAUSES: tuple[tuple[type[BaseException], str], ...] = (
+    (ConnectionRefusedError, "connection refused"),
+    (ConnectionResetError, "connection reset"),
+    (socket.gaierror, "host name not found"),
+    (ssl.SSLError, "TLS handshake failed (check verify_certs / ca_certs)"),
+    (TimeoutError, "timed out"),
+)
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error, what it wraps (`errors`) and its chain of causes, depth first."""
+    seen: set[int] = set()
+    stack = [error]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack.extend(e for e in getattr(current, "errors", ()) if isinstance(e, BaseException))
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def describe_error(error: Any) -> str:
+    """One line for any Elasticsearch failure: a transport error, an ApiError, or an error object of a response or bulk item.
+
+    Transport errors are told apart by their types (elastic_transport's and the OS's
+    under them): `connection refused`, `timed out`, `TLS handshake failed ...`. An error
+    object reads `type: reason (caused by type: reason)`, from its root cause when it has one.
+    """
+    if isinstance(error, TransportError) and not isinstance(error, ApiError):
+        if isinstance(error, ConnectionTimeout):
+            return "timed out"
+        if isinstance(error, TlsError):
+            return _CAUSES[3][1]
+        for cause in _causes(error):
+            for kind, words in _CAUSES:
+                if isinstance(cause, kind):
+                    return words
+        text = str(error.message or error)
+        return text.splitlines()[0][:200] if text else type(error).__name__
+    if isinstance(error, ApiError):
+        body = error.body if isinstance(error.body, dict) else {}
+        error = body.get("error") or error.message
     if isinstance(error, dict):
-        kind = error.get("type", "error")
-        text = f"{kind}: {error.get('reason', '')}".strip()
+        root = (error.get("root_cause") or [error])[0]
+        text = f"{root.get('type', 'error')}: {root.get('reason', '')}".strip()
         cause = error.get("caused_by")
         if isinstance(cause, dict) and cause.get("reason"):
             text += f" (caused by {cause.get('type', 'error')}: {cause['reason']})"
@@ -91,7 +120,7 @@ def classify_item(ok: bool, item: dict[str, Any], alone: bool) -> tuple[Verdict,
     if ok and 200 <= status < 300:
         return "indexed", None
     error = item.get("error")
-    reason = _error_text(error)
+    reason = describe_error(error)
     if status == 409:
         return "stale", "a newer version is already indexed"
     if "exception" in item:  # the whole request failed; every action of the chunk gets this
@@ -105,30 +134,6 @@ def classify_item(ok: bool, item: dict[str, Any], alone: bool) -> tuple[Verdict,
     if status in RETRY_STATUSES or status >= 500 or status == 403:  # 403 per item: a cluster block (disk full)
         return "retry", reason
     return "failed", reason
-
-
-def backoff_delay(attempt: int, base: float = 0.5, cap: float = 30.0, rng: random.Random | None = None) -> float:
-    """Exponential backoff with jitter: between half and all of min(cap, base·2^attempt) seconds."""
-    ceiling = min(cap, base * (2 ** min(attempt, 32)))
-    return ceiling * (0.5 + 0.5 * (rng or random).random())
-
-
-def describe_transport_error(error: BaseException) -> str:
-    """A short reason for a connection-level failure: `connection refused`, `timed out`, …"""
-    text = str(error)
-    detail = " ".join([str(getattr(error, "message", "")), text, *map(str, getattr(error, "errors", ()))])
-    lowered = detail.lower()
-    if isinstance(error, ConnectionTimeout) or "timed out" in lowered or "timeout" in lowered:
-        return "timed out"
-    if "refused" in lowered:
-        return "connection refused"
-    if "name or service not known" in lowered or "nodename nor servname" in lowered or "name resolution" in lowered:
-        return "host name not found"
-    if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
-        return "TLS handshake failed (check verify_certs / ca_certs)"
-    if "reset" in lowered:
-        return "connection reset"
-    return text.splitlines()[0][:200] if text else type(error).__name__
 
 
 class BulkWriter:
@@ -171,8 +176,8 @@ class BulkWriter:
                 break
             if not retry:  # only articles to send alone: no reason to wait
                 continue
-            delay = backoff_delay(attempt, self.base_delay, self.max_delay, self.rng)
             attempt += 1
+            delay = backoff_delay(attempt, self.base_delay, self.max_delay, self.rng)
             logger.warning(
                 "elasticsearch bulk retry alias=%s pending=%d attempt=%d delay_s=%.2f reason=%r",
                 self.alias, len(pending), attempt, delay, reason,
@@ -219,7 +224,7 @@ class BulkWriter:
                     else:
                         retry, reason = True, why
             except TransportError as e:
-                retry, reason = True, describe_transport_error(e)
+                retry, reason = True, describe_error(e)
             if any(results[p] is None and p not in alone for p in group):
                 retry = True  # unanswered (cut short by an error): retry them
                 reason = reason or "no answer for some articles"

@@ -71,10 +71,6 @@ class IndexTemplate:
     def index_settings(self) -> dict[str, Any]:
         return copy.deepcopy(self.settings)
 
-    def field_names(self) -> set[str]:
-        """The top-level document fields the mapping knows (for checking the article model against it)."""
-        return set(self.mappings.get("properties", {}))
-
 
 def load_template(path: Path | None = None) -> IndexTemplate:
     """Read and check the template file; a broken file is a ConfigError naming it."""

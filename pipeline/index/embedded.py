@@ -2,24 +2,28 @@
 
 One row per article id (so re-running never duplicates), the newest `version` wins,
 BM25 ranking with the title weighted over the body, and entity filters over
-the people, organizations, places and speakers lists.
+the people, organizations, places and speakers lists (pipeline.search.FACETS).
+It implements the `pipeline.index.Index` contract: a batch is one transaction, and an
+article SQLite refuses (text that is not valid Unicode) fails alone, with its reason.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import re
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.article import EnrichedArticle, parse_enriched
 from pipeline.errors import ServiceError
-from pipeline.search import SearchHit, SearchQuery
+from pipeline.index import Index, WriteResult
+from pipeline.search import FACETS, SearchHit, SearchQuery
 
 __all__ = ["EmbeddedIndex", "fts_query"]
 
-FACETS = {"person": "people", "org": "organizations", "place": "places", "speaker": "speakers"}
+logger = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -63,7 +67,7 @@ def fts_query(text: str) -> str:
     return " ".join(parts)
 
 
-class EmbeddedIndex:
+class EmbeddedIndex(Index):
     """An on-disk full-text index of EnrichedArticles."""
 
     def __init__(self, path: Path) -> None:
@@ -88,23 +92,40 @@ class EmbeddedIndex:
             self._db.close()
             self._db = None
 
-    def __enter__(self) -> "EmbeddedIndex":
-        return self.open()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     @property
     def db(self) -> sqlite3.Connection:
         return self.open()._db  # type: ignore[return-value]
 
-    def write(self, articles: Sequence[EnrichedArticle]) -> int:
-        """Index a batch in one transaction; an older version never replaces a newer one. Returns rows written."""
-        written = 0
+    def setup(self) -> list[str]:
+        """Create the file and its tables (idempotent)."""
+        self.open()
+        return [f"embedded index ready at {self.path}"]
+
+    def refresh(self) -> None:
+        """Nothing to do: a committed write is searchable at once."""
+
+    def write(self, articles: Sequence[EnrichedArticle], stop: threading.Event | None = None) -> list[WriteResult]:
+        """Index a batch in one transaction; one WriteResult per article, same order.
+
+        An older version never replaces a newer one (`stale`); an article SQLite refuses is
+        rolled back alone (`failed`, with the reason) and the rest of the batch is kept.
+        """
+        results = []
         with self.db:
+            self.db.execute("BEGIN")  # the batch's transaction; each article is a savepoint inside it
             for article in articles:
-                written += self._upsert(article)
-        return written
+                self.db.execute("SAVEPOINT article")
+                try:
+                    written = self._upsert(article)
+                except (sqlite3.Error, UnicodeError, ValueError) as e:
+                    self.db.execute("ROLLBACK TO article")
+                    reason = f"the embedded index refused the article: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
+                    logger.warning("not indexable id=%s reason=%s", article.id, reason)
+                    results.append(WriteResult(article.id, "failed", reason))
+                else:
+                    results.append(WriteResult(article.id, "indexed" if written else "stale"))
+                self.db.execute("RELEASE article")
+        return results
 
     def _upsert(self, article: EnrichedArticle) -> int:
         db = self.db
@@ -178,8 +199,3 @@ def _date(article: EnrichedArticle) -> str | None:
     moment = article.published_at or article.fetched_at
     return moment.isoformat() if moment else None
 
-
-def load_documents(path: Path) -> list[dict]:
-    """Every stored document (for tests and export)."""
-    with EmbeddedIndex(path) as index:
-        return [json.loads(row[0]) for row in index.db.execute("SELECT document FROM articles ORDER BY id")]

@@ -1,23 +1,19 @@
-"""The distributed runtime: set up topics and index, run one role or all three, handle dead letters."""
+"""The distributed runtime: set up topics and index, run one role or all three in one process."""
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 
-from kafka import TopicPartition
-
-from pipeline.article import parse_article
-from pipeline.bus import Outbox, caught_up, end_offsets, ensure_topics, make_consumer, make_producer
-from pipeline.deadletter import DeadLetter
-from pipeline.errors import ConfigError, InvalidArticle
-from pipeline.metrics import serve_metrics
-from pipeline.runtime.embedded import RunReport
-from pipeline.runtime.workers import ConnectorsWorker, EnrichWorker, SinkWorker, group_for, role_worker
+from pipeline.errors import ConfigError
+from pipeline.runtime.bus import caught_up, end_offsets, ensure_topics, group_for, make_consumer
+from pipeline.runtime.indexes import open_index
+from pipeline.runtime.loop import RunReport
+from pipeline.runtime.metrics import serve_metrics
+from pipeline.runtime.workers import ConnectorsWorker, EnrichWorker, SinkWorker, role_worker
 from pipeline.settings import Settings
 
-__all__ = ["setup_services", "run_worker", "run_all", "read_deadletters", "replay_deadletters"]
+__all__ = ["setup_services", "run_worker", "run_all"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,15 +24,12 @@ def _require_elasticsearch(settings: Settings) -> None:
 
 
 def setup_services(settings: Settings) -> list[str]:
-    """Create the topics and install the index template and alias; safe to run again."""
+    """Create the topics (when Kafka is configured) and set up the configured index; safe to run again."""
     done = []
     if settings.distributed:
         done += ensure_topics(settings)
-    if settings.elasticsearch.hosts:
-        from pipeline.index.elastic import ElasticIndex
-
-        with ElasticIndex(settings.elasticsearch) as index:
-            done += index.setup()
+    with open_index(settings) as index:
+        done += index.setup()
     return done
 
 
@@ -111,80 +104,6 @@ def _run_once(settings: Settings, stop: threading.Event) -> RunReport:
     _drain(enrich, stop)
     sink = SinkWorker(settings)
     _drain(sink, stop)
-    from pipeline.index.elastic import ElasticIndex
-
-    with ElasticIndex(settings.elasticsearch) as index:
+    with open_index(settings) as index:
         index.refresh()
     return RunReport(read=produced.read, indexed=sink.report.indexed, dead=produced.dead + enrich.report.dead + sink.report.dead)
-
-
-def _read_topic(settings: Settings, topic: str, group: str | None, limit: int | None = None):
-    """Records of `topic` from the group's position (or the beginning) to its current end."""
-    consumer = make_consumer(settings, group, consumer_timeout_ms=2000)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            return consumer, []
-        consumer.assign(partitions)
-        ends = consumer.end_offsets(partitions)
-        if group is None:
-            consumer.seek_to_beginning(*partitions)
-        records = []
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            polled = consumer.poll(timeout_ms=1000)
-            if not polled:
-                continue
-            for batch in polled.values():
-                records.extend(batch)
-            if limit and len(records) >= limit:
-                break
-        return consumer, sorted(records, key=lambda r: (r.timestamp, r.partition, r.offset))[:limit]
-    except Exception:
-        consumer.close()
-        raise
-
-
-def read_deadletters(settings: Settings, limit: int | None = None) -> list[DeadLetter]:
-    """Every dead letter in the topic, oldest first."""
-    consumer, records = _read_topic(settings, settings.topics.deadletter, None, limit)
-    consumer.close()
-    letters = []
-    for record in records:
-        try:
-            letters.append(DeadLetter.model_validate_json(record.value))
-        except ValueError:
-            letters.append(DeadLetter.of("decode", "unreadable dead letter", record.value, topic=record.topic, partition=record.partition, offset=record.offset))
-    return letters
-
-
-def replay_deadletters(settings: Settings) -> tuple[int, int]:
-    """Send each dead letter not replayed before back to the topic it came from; returns (replayed, skipped)."""
-    consumer, records = _read_topic(settings, settings.topics.deadletter, group_for(settings, "deadletter-replay"))
-    producer = make_producer(settings)
-    outbox = Outbox(producer, settings)
-    futures, replayed, skipped = [], 0, 0
-    try:
-        for record in records:
-            try:
-                letter = DeadLetter.model_validate_json(record.value)
-                payload = letter.payload_bytes()
-                article = parse_article(payload)
-            except (ValueError, InvalidArticle):
-                skipped += 1
-                continue
-            target = settings.topics.enriched if letter.stage == "sink" else settings.topics.articles
-            futures.append(producer.send(target, key=article.id.encode("utf-8"), value=payload))
-            replayed += 1
-        outbox.confirm(futures)
-        if records:
-            from kafka.structs import OffsetAndMetadata
-
-            last: dict = {}
-            for record in records:
-                tp = TopicPartition(record.topic, record.partition)
-                last[tp] = max(last.get(tp, -1), record.offset)
-            consumer.commit({tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in last.items()})
-    finally:
-        producer.close(timeout=30)
-        consumer.close(autocommit=False)
-    return replayed, skipped

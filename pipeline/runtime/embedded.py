@@ -1,105 +1,62 @@
-"""The embedded runtime: connectors → enrichment → the on-disk index, in one process, no services.
+"""The embedded runtime: connectors → enrichment → the index, in one process, no Kafka.
 
-Each batch is enriched, indexed in one SQLite transaction, its dead letters written,
-and only then is the connector's checkpoint committed: a crash anywhere re-reads
-the batch, and the stable ids make the re-run overwrite instead of duplicate.
+It runs the shared stage loop (pipeline.runtime.loop) with an output that enriches a
+batch (the enrich step), indexes it (the index step) into the configured index (the
+embedded SQLite one unless Elasticsearch is configured), appends its dead letters to
+`data_dir/deadletter.jsonl`, and only then lets the loop commit the batch's checkpoint
+changes: a crash anywhere re-reads the batch, and the stable ids make the re-run
+overwrite instead of duplicate.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 
-from pipeline.article import Article, EnrichedArticle
-from pipeline.deadletter import DeadLetter, DeadLetterFile
-from pipeline.enrich import EnrichFailure, Enricher
-from pipeline.index.embedded import EmbeddedIndex
-from pipeline.runtime.sources import Batch, Schedule, open_connectors, read_batches
+from pipeline.enrich import Enricher
+from pipeline.runtime.deadletters import DeadLetterFile, deadletter_path
+from pipeline.runtime.indexes import open_index
+from pipeline.runtime.loop import Batch, Progress, RunReport, open_connectors, run_connectors
+from pipeline.runtime.steps import enrich_step, index_step
 from pipeline.settings import Settings
 
-__all__ = ["EmbeddedRuntime", "RunReport", "index_path", "deadletter_path"]
+__all__ = ["EmbeddedRuntime"]
 
 logger = logging.getLogger(__name__)
 
 
-def index_path(settings: Settings):
-    return settings.data_dir / "index.sqlite"
-
-
-def deadletter_path(settings: Settings):
-    return settings.data_dir / "deadletter.jsonl"
-
-
-@dataclass
-class RunReport:
-    """What a run did, for the closing line and for tests."""
-
-    read: int = 0
-    indexed: int = 0
-    dead: int = 0
-
-    def add(self, other: "RunReport") -> None:
-        self.read += other.read
-        self.indexed += other.indexed
-        self.dead += other.dead
-
-
 class EmbeddedRuntime:
-    """Runs the configured connectors through enrichment into the embedded index."""
+    """Runs the configured connectors through enrichment into the index, in this process."""
 
-    def __init__(self, settings: Settings, enricher: Enricher | None = None, progress=None) -> None:
+    def __init__(self, settings: Settings, enricher: Enricher | None = None, progress: Progress | None = None) -> None:
         self.settings = settings
         self.enricher = enricher or Enricher(settings.nlp.model, settings.nlp.pipe_batch_size)
-        self.index = EmbeddedIndex(index_path(settings))
+        self.index = open_index(settings)
         self.deadletters = DeadLetterFile(deadletter_path(settings))
         self.progress = progress
+        self.stop = threading.Event()
 
-    def enrich_and_index(self, articles: list[Article], dead: list[DeadLetter]) -> RunReport:
-        """Enrich a batch, index what worked, keep what failed; returns the counts."""
-        enriched: list[EnrichedArticle] = []
-        dead = list(dead)
-        if articles:
-            for result in self.enricher.enrich(articles):
-                if isinstance(result, EnrichFailure):
-                    logger.warning("enrichment failed id=%s reason=%s", result.article.id, result.reason)
-                    dead.append(
-                        DeadLetter.of("enrich", result.reason, result.article.to_json(), article_id=result.article.id)
-                    )
-                else:
-                    enriched.append(result)
-        self.index.write(enriched)
+    def deliver(self, batch: Batch) -> RunReport:
+        """Enrich and index one batch, keep what failed; returns the counts (the loop commits afterwards)."""
+        enriched = enrich_step(self.enricher, batch.articles)
+        indexed, refused = index_step(self.index, enriched.articles, stop=self.stop)
+        dead = batch.dead + enriched.dead + refused
         self.deadletters.append(dead)
-        return RunReport(read=len(articles), indexed=len(enriched), dead=len(dead))
-
-    def process(self, batch: Batch) -> RunReport:
-        report = self.enrich_and_index(batch.articles, batch.dead)
-        batch.connector.commit()
-        if self.progress is not None:
-            self.progress(batch.connector, report)
-        return report
+        return RunReport(read=len(batch.articles), indexed=indexed, dead=len(dead))
 
     def run(self, *, once: bool, stop: threading.Event | None = None) -> RunReport:
         """Read every connector (once, or forever until `stop`), batch by batch."""
-        stop = stop or threading.Event()
+        self.stop = stop or threading.Event()
         connectors = open_connectors(self.settings)
         self.enricher.warm_up()
-        total = RunReport()
-        schedule = Schedule(connectors)
         try:
             with self.index:
-                while not stop.is_set():
-                    for connector in schedule.due():
-                        for batch in read_batches(connector, self.settings.nlp.batch_size):
-                            total.add(self.process(batch))
-                            if stop.is_set():
-                                break
-                        schedule.done(connector)
-                        if stop.is_set():
-                            break
-                    if once:
-                        break
-                    schedule.wait(stop)
+                self.index.setup()
+                total = run_connectors(
+                    connectors, self.deliver, batch_size=self.settings.nlp.batch_size,
+                    once=once, stop=self.stop, progress=self.progress,
+                )
+                self.index.refresh()
         finally:
             for connector in connectors:
                 connector.close()

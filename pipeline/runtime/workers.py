@@ -1,8 +1,8 @@
-"""The three roles of the distributed pipeline, each a loop over plain stage objects.
+"""The three roles of the distributed pipeline, each a loop over the shared stages.
 
-    connectors: read sources → produce Articles (acks=all) → then commit the connector checkpoint
-    enrich:     poll news.articles → nlp.pipe → produce EnrichedArticles → flush → commit offsets
-    sink:       poll news.enriched → bulk-index (retrying until it succeeds) → commit offsets
+    connectors: the stage loop (pipeline.runtime.loop) → produce Articles (acks=all) → commit the checkpoint changes
+    enrich:     poll news.articles → the enrich step → produce EnrichedArticles → flush → commit offsets
+    sink:       poll news.enriched → the index step (retrying until it succeeds) → commit offsets
 
 Offsets and checkpoints move only after the output is acknowledged, so a crash anywhere
 re-delivers (at-least-once) and the article ids make the re-delivery overwrite (effectively once).
@@ -12,60 +12,49 @@ Records that cannot be processed go to the dead-letter topic with their origin; 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
-from kafka.structs import OffsetAndMetadata
 
 from pipeline.article import parse_article, parse_enriched
-from pipeline.bus import Outbox, make_consumer, make_producer
 from pipeline.deadletter import DeadLetter
-from pipeline.enrich import EnrichFailure, Enricher
-from pipeline.errors import InvalidArticle, NewswireError, ServiceUnavailable
-from pipeline.metrics import ProgressWatch
-from pipeline.runtime.embedded import RunReport
-from pipeline.runtime.sources import Schedule, open_connectors, read_batches
+from pipeline.enrich import Enricher
+from pipeline.errors import InvalidArticle, NewswireError, ServiceUnavailable, backoff_delay
+from pipeline.runtime.bus import Outbox, group_for, make_consumer, make_producer, next_offsets
+from pipeline.runtime.indexes import open_index
+from pipeline.runtime.loop import Batch, RunReport, open_connectors, run_connectors
+from pipeline.runtime.metrics import ProgressWatch
+from pipeline.runtime.steps import Origin, enrich_step, index_step
 from pipeline.settings import Settings
 
-__all__ = ["ConnectorsWorker", "EnrichWorker", "SinkWorker", "group_for", "role_worker"]
+__all__ = ["ConnectorsWorker", "EnrichWorker", "SinkWorker", "role_worker"]
 
 logger = logging.getLogger(__name__)
 
 LAG_CHECK_SECONDS = 10.0
-
-
-def group_for(settings: Settings, role: str) -> str:
-    """`newswire-enrich` and `newswire-sink` by default (kafka.group_prefix changes the prefix)."""
-    return f"{settings.kafka.group_prefix}-{role}"
-
-
-def _backoff(attempt: int, cap: float = 30.0) -> float:
-    return random.uniform(0, min(cap, 0.5 * 2 ** min(attempt, 10)))
-
-
-def _origin(record) -> dict:
-    return {"topic": record.topic, "partition": record.partition, "offset": record.offset}
-
-
 DEAD_PAYLOAD_BYTES = 64 * 1024
 
 
-def _decode(record, parse, limit: int, stage_reason: str):
+def _origin(record) -> Origin:
+    return Origin(record.value, {"topic": record.topic, "partition": record.partition, "offset": record.offset})
+
+
+def _decode(record, parse, limit: int, label: str):
     """The record's article, or a DeadLetter saying why not (an oversized payload is kept only in part)."""
     value = record.value or b""
+    origin = _origin(record)
     if len(value) > limit:
         reason = f"record is {len(value)} bytes, over the limit of {limit} (payload truncated to {DEAD_PAYLOAD_BYTES})"
-        logger.warning("%s %s reason=%s", stage_reason, _where(record), reason)
-        return DeadLetter.of("decode", reason, value[:DEAD_PAYLOAD_BYTES], **_origin(record))
+        logger.warning("%s %s reason=%s", label, origin.where(), reason)
+        return DeadLetter.of("decode", reason, value[:DEAD_PAYLOAD_BYTES], **origin.position)
     try:
         return parse(value)
     except InvalidArticle as e:
-        logger.warning("%s %s reason=%s", stage_reason, _where(record), e)
-        return DeadLetter.of("decode", str(e), value, **_origin(record))
+        logger.warning("%s %s reason=%s", label, origin.where(), e)
+        return DeadLetter.of("decode", str(e), value, **origin.position)
 
 
 class _Worker:
@@ -80,54 +69,35 @@ class _Worker:
 
 
 class ConnectorsWorker(_Worker):
-    """Runs the configured connectors and produces their articles keyed by id."""
+    """Runs the configured connectors through the stage loop, producing their articles keyed by id."""
 
     role = "connectors"
 
     def run(self, stop: threading.Event, *, once: bool = False) -> RunReport:
         connectors = open_connectors(self.settings)
-        producer = make_producer(self.settings)
-        outbox = Outbox(producer, self.settings)
-        schedule = Schedule(connectors)
-        total = self.report
+        self.outbox = Outbox(make_producer(self.settings), self.settings)
         self.watch.start()
         try:
-            while not stop.is_set():
-                for connector in schedule.due():
-                    total.add(self._drain(connector, outbox, stop, once))
-                    schedule.done(connector)
-                if once:
-                    break
-                schedule.wait(stop)
+            self.report.add(run_connectors(
+                connectors, self.deliver, batch_size=self.settings.nlp.batch_size, once=once, stop=stop,
+            ))
         finally:
             self.watch.stop()
-            producer.close(timeout=30)
+            self.outbox.producer.close(timeout=30)
             for connector in connectors:
                 connector.close()
-        return total
+        return self.report
 
-    def _drain(self, connector, outbox: Outbox, stop: threading.Event, once: bool) -> RunReport:
-        report = RunReport()
-        for batch in read_batches(connector, self.settings.nlp.batch_size):
-            started = time.monotonic()
-            self.watch.batch_started()
-            futures = outbox.send_articles(self.settings.topics.articles, batch.articles)
-            futures += outbox.send_deadletters(batch.dead)
-            try:
-                outbox.confirm(futures)
-            except ServiceUnavailable as e:
-                connector.checkpoint.discard()
-                if once:
-                    raise
-                logger.error("produce failed connector=%s error=%s (will read again next time)", connector.name, e)
-                return report
-            connector.commit()
-            report.add(RunReport(read=len(batch.articles), indexed=len(batch.articles), dead=len(batch.dead)))
-            self.watch.progressed(len(batch), len(batch.articles), len(batch.dead), time.monotonic() - started)
-            logger.info("produced connector=%s articles=%d dead=%d", connector.name, len(batch.articles), len(batch.dead))
-            if stop.is_set():
-                break
-        return report
+    def deliver(self, batch: Batch) -> RunReport:
+        """Produce a batch and wait for every acknowledgement (ServiceUnavailable if one is missing)."""
+        started = time.monotonic()
+        self.watch.batch_started()
+        futures = self.outbox.send_articles(self.settings.topics.articles, batch.articles)
+        futures += self.outbox.send_deadletters(batch.dead)
+        self.outbox.confirm(futures)
+        self.watch.progressed(len(batch), len(batch.articles), len(batch.dead), time.monotonic() - started)
+        logger.info("produced connector=%s articles=%d dead=%d", batch.connector.name, len(batch.articles), len(batch.dead))
+        return RunReport(read=len(batch.articles), indexed=len(batch.articles), dead=len(batch.dead))
 
 
 class _ConsumerWorker(_Worker):
@@ -146,8 +116,8 @@ class _ConsumerWorker(_Worker):
     def close(self) -> None:
         """Release what `open` connected."""
 
-    def decode(self, records: list, parse, label: str) -> tuple[list, list, list[DeadLetter]]:
-        """(articles, the records they came from, dead letters for the records that are not articles)."""
+    def decode(self, records: list, parse, label: str) -> tuple[list, list[Origin], list[DeadLetter]]:
+        """(articles, where each came from, dead letters for the records that are not articles)."""
         articles, origins, dead = [], [], []
         for record in records:
             decoded = _decode(record, parse, self.settings.limits.max_record_bytes, label)
@@ -155,7 +125,7 @@ class _ConsumerWorker(_Worker):
                 dead.append(decoded)
             else:
                 articles.append(decoded)
-                origins.append(record)
+                origins.append(_origin(record))
         return articles, origins, dead
 
     def poll_batch(self, consumer: KafkaConsumer) -> list:
@@ -188,7 +158,7 @@ class _ConsumerWorker(_Worker):
                     attempt += 1
                     logger.error("batch not delivered role=%s error=%s retry_in_attempt=%d", self.role, e, attempt)
                     self._rewind(consumer, records)
-                    stop.wait(_backoff(attempt))
+                    stop.wait(backoff_delay(attempt, 0.5, 30.0))
                     continue
                 attempt = 0
                 self._commit(consumer, records)
@@ -201,11 +171,8 @@ class _ConsumerWorker(_Worker):
         return self.report
 
     def _commit(self, consumer: KafkaConsumer, records: list) -> None:
-        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
-        for record in records:
-            offsets[TopicPartition(record.topic, record.partition)] = OffsetAndMetadata(record.offset + 1, "", -1)
         try:
-            consumer.commit(offsets)
+            consumer.commit(next_offsets(records))
         except CommitFailedError:
             logger.warning("commit refused after a rebalance role=%s; the new owner re-processes the batch", self.role)
 
@@ -232,7 +199,7 @@ class _ConsumerWorker(_Worker):
 
 
 class EnrichWorker(_ConsumerWorker):
-    """Group `newswire-enrich`: Articles in, EnrichedArticles out."""
+    """Group `newswire-enrich`: Articles in, the enrich step, EnrichedArticles out."""
 
     role = "enrich"
 
@@ -255,21 +222,16 @@ class EnrichWorker(_ConsumerWorker):
     def process(self, records: list, stop: threading.Event) -> tuple[int, int]:
         assert self.outbox is not None
         articles, origins, dead = self.decode(records, parse_article, "undecodable article")
-        enriched = []
-        for record, result in zip(origins, self.enricher.enrich(articles) if articles else []):
-            if isinstance(result, EnrichFailure):
-                logger.warning("enrichment failed id=%s %s reason=%s", result.article.id, _where(record), result.reason)
-                dead.append(DeadLetter.of("enrich", result.reason, record.value, article_id=result.article.id, **_origin(record)))
-            else:
-                enriched.append(result)
-        futures = self.outbox.send_articles(self.settings.topics.enriched, enriched)
+        enriched = enrich_step(self.enricher, articles, origins)
+        dead += enriched.dead
+        futures = self.outbox.send_articles(self.settings.topics.enriched, enriched.articles)
         futures += self.outbox.send_deadletters(dead)
         self.outbox.confirm(futures)
-        return len(enriched), len(dead)
+        return len(enriched.articles), len(dead)
 
 
 class SinkWorker(_ConsumerWorker):
-    """Group `newswire-sink`: EnrichedArticles bulk-indexed into Elasticsearch, flushed by size and by time."""
+    """Group `newswire-sink`: EnrichedArticles through the index step into Elasticsearch, flushed by size and by time."""
 
     role = "sink"
 
@@ -282,9 +244,7 @@ class SinkWorker(_ConsumerWorker):
         return self.settings.topics.enriched
 
     def open(self) -> None:
-        from pipeline.index.elastic import ElasticIndex
-
-        self.index = ElasticIndex(self.settings.elasticsearch).open()
+        self.index = open_index(self.settings).open()
         self.outbox = Outbox(make_producer(self.settings), self.settings)
 
     def close(self) -> None:
@@ -316,20 +276,10 @@ class SinkWorker(_ConsumerWorker):
         assert self.outbox is not None and self.index is not None
         articles, origins, dead = self.decode(records, parse_enriched, "undecodable enriched article")
         # Several versions of one article in a batch: bulk keeps the highest (external versions).
-        results = self.index.write(articles, stop=stop) if articles else []
-        indexed = 0
-        for record, result in zip(origins, results):
-            if result.status == "failed":
-                logger.warning("not indexable id=%s %s reason=%s", result.article_id, _where(record), result.reason)
-                dead.append(DeadLetter.of("sink", result.reason or "rejected", record.value, article_id=result.article_id, **_origin(record)))
-            else:
-                indexed += 1
+        indexed, refused = index_step(self.index, articles, origins, stop)
+        dead += refused
         self.outbox.confirm(self.outbox.send_deadletters(dead))
         return indexed, len(dead)
-
-
-def _where(record) -> str:
-    return f"topic={record.topic} partition={record.partition} offset={record.offset}"
 
 
 def role_worker(settings: Settings, role: str):

@@ -10,10 +10,11 @@ import time
 import pytest
 from kafka import KafkaProducer
 
-from pipeline.bus import make_consumer
 from pipeline.index.elastic import ElasticIndex
-from pipeline.runtime.distributed import read_deadletters, replay_deadletters, run_all, setup_services
-from pipeline.runtime.workers import ConnectorsWorker, EnrichWorker, SinkWorker, group_for
+from pipeline.runtime.bus import group_for, make_consumer
+from pipeline.runtime.deadletters import read_deadletters, replay_deadletters
+from pipeline.runtime.distributed import run_all, setup_services
+from pipeline.runtime.workers import ConnectorsWorker, EnrichWorker, SinkWorker
 from pipeline.search import SearchQuery
 from tests.integration.support import (
     corpus,
@@ -45,7 +46,7 @@ def pipeline_config(tmp_path, kafka_bootstrap, es_hosts, unique_name):
 def committed(settings, role: str, topic: str) -> int:
     consumer = make_consumer(settings, group_for(settings, role))
     try:
-        from pipeline.bus import committed_offsets
+        from pipeline.runtime.bus import committed_offsets
 
         return sum(committed_offsets(consumer, topic).values())
     finally:
@@ -175,7 +176,6 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_partition_moves_on(p
 def test_two_enrich_workers_share_the_partitions(pipeline_config):
     settings = settings_of(pipeline_config())
     setup_services(settings)
-    ConnectorsWorker(settings).run(threading.Event(), once=True)
     stop = threading.Event()
     workers = [EnrichWorker(settings), EnrichWorker(settings)]
     threads = [threading.Thread(target=w.run, args=(stop,)) for w in workers]
@@ -190,6 +190,9 @@ def test_two_enrich_workers_share_the_partitions(pipeline_config):
 
         shares = wait_for(assignments, 120, "both workers to hold partitions")
         assert not shares[0] & shares[1]
+        # The corpus is produced once the partitions are shared: a worker that joined first cannot
+        # have enriched all of it before the other was assigned its share.
+        ConnectorsWorker(settings).run(threading.Event(), once=True)
         wait_for(lambda: committed(settings, "enrich", settings.topics.articles) >= 13, 240, "the corpus enriched")
     finally:
         stop.set()

@@ -29,7 +29,7 @@ VERSIONS = REPO / "scripts" / "versions.env"
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
 
-INSTALL_HINT = "install it with: sudo apt-get install -y docker-compose"
+INSTALL_HINT = "install it with: sudo apt-get install -y --no-install-recommends docker-compose"
 WORKERS = {"connectors": "connectors", "enricher": "enrich", "sink": "sink"}
 KAFKA_REQUIRED = (
     "KAFKA_NODE_ID",

@@ -10,8 +10,8 @@ import pytest
 from elastic_transport import ConnectionError, ConnectionTimeout
 
 from pipeline.article import EnrichedArticle
-from pipeline.errors import ServiceError, ServiceUnavailable
-from pipeline.index.elastic_bulk import BulkWriter, backoff_delay, build_action, classify_item, describe_transport_error
+from pipeline.errors import ServiceError, ServiceUnavailable, backoff_delay
+from pipeline.index.elastic_bulk import BulkWriter, build_action, classify_item, describe_error
 
 
 def article(article_id: str = "a1", minute: int = 0, **extra) -> EnrichedArticle:
@@ -91,17 +91,26 @@ def test_failed_items_carry_the_elasticsearch_reason():
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap():
     rng = random.Random(7)
-    delays = [backoff_delay(n, base=0.5, cap=30.0, rng=rng) for n in range(12)]
-    for n, delay in enumerate(delays):
-        ceiling = min(30.0, 0.5 * 2**n)
-        assert ceiling / 2 <= delay <= ceiling
-    assert max(delays) <= 30.0
-    assert backoff_delay(10_000, cap=30.0) <= 30.0
+    delays = [backoff_delay(n, base=0.5, cap=30.0, rng=rng) for n in range(1, 13)]
+    for n, delay in enumerate(delays, start=1):
+        floor = min(30.0, 0.5 * 2 ** (n - 1))
+        assert floor <= delay <= floor * 1.25  # the one formula: exponential, capped, up to +25% jitter
+    assert max(delays) <= 30.0 * 1.25
+    assert backoff_delay(10_000, base=0.5, cap=30.0) <= 30.0 * 1.25
 
 
-def test_transport_errors_are_described_in_a_few_words():
-    assert describe_transport_error(ConnectionError("Failed to establish a new connection: [Errno 111] Connection refused")) == "connection refused"
-    assert describe_transport_error(ConnectionTimeout("read timed out")) == "timed out"
+def test_transport_errors_are_described_by_their_types():
+    refused = OSError("Failed to establish a new connection")
+    refused.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    assert describe_error(ConnectionError("Failed to establish a new connection", errors=(refused,))) == "connection refused"
+    assert describe_error(ConnectionError("Connection refused, said the message")) != "connection refused", "types, not words"
+    assert describe_error(ConnectionTimeout("read timed out")) == "timed out"
+
+
+def test_error_objects_are_described_from_their_root_cause():
+    body = {"type": "search_phase_execution_exception", "reason": "all shards failed",
+            "root_cause": [{"type": "query_shard_exception", "reason": "failed to create query"}]}
+    assert describe_error(body) == "query_shard_exception: failed to create query"
 
 
 def test_all_indexed_in_order():
@@ -178,7 +187,7 @@ def test_stop_aborts_the_retries_with_service_unavailable():
             self.calls += 1
             if self.calls == 3:
                 stop.set()
-            raise ConnectionError("Connection refused")
+            raise ConnectionError("Connection refused", errors=(ConnectionRefusedError(111, "Connection refused"),))
 
     with pytest.raises(ServiceUnavailable, match="not yet indexed.*connection refused"):
         writer(Down()).write([article("a")], stop=stop)

@@ -60,8 +60,8 @@ def test_any_user_text_is_a_valid_query(index, text):
 
 def test_rewriting_never_duplicates_and_older_versions_never_win(index):
     newer = article("a", "Blinken in Washington (updated)", "Updated body.", when=NOW + timedelta(hours=1))
-    assert index.write([newer]) == 1
-    assert index.write([article("a", "stale", "stale body", when=NOW)]) == 0
+    assert [r.status for r in index.write([newer])] == ["indexed"]
+    assert [r.status for r in index.write([article("a", "stale", "stale body", when=NOW)])] == ["stale"]
     assert index.count() == 3
     assert index.get("a").title.endswith("(updated)")
     assert index.search(SearchQuery(text="stale")) == []
@@ -72,3 +72,14 @@ def test_rewriting_never_duplicates_and_older_versions_never_win(index):
 def test_fts_query_quotes_every_term():
     assert fts_query('Blinken "gap remains" OR Gaza') == '"Blinken" "gap remains" OR "Gaza"'
     assert fts_query("OR") == '"OR"' and fts_query("---") == ""
+
+
+def test_an_article_the_index_refuses_fails_alone_with_its_reason(index):
+    results = index.write([
+        article("d", "Fine", "A fine body."),
+        article("e", "Broken", "Text with a lone surrogate \ud800 from a bad escape."),
+        article("f", "Also fine", "Another body."),
+    ])
+    assert [(r.article_id, r.status) for r in results] == [("d", "indexed"), ("e", "failed"), ("f", "indexed")]
+    assert "UnicodeEncodeError" in results[1].reason and "\n" not in results[1].reason
+    assert index.count() == 5 and index.get("e") is None

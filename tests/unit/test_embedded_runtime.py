@@ -2,9 +2,10 @@ import threading
 
 import pytest
 
-from pipeline.deadletter import DeadLetterFile
 from pipeline.index.embedded import EmbeddedIndex
-from pipeline.runtime.embedded import EmbeddedRuntime, deadletter_path, index_path
+from pipeline.runtime.deadletters import DeadLetterFile, deadletter_path, replay_deadletters
+from pipeline.runtime.embedded import EmbeddedRuntime
+from pipeline.runtime.indexes import index_path
 from pipeline.search import SearchQuery
 from pipeline.settings import load_settings
 
@@ -95,8 +96,6 @@ def test_stop_event_ends_a_continuous_run(write_config, news, fake_enricher):
 
 
 def test_replay_indexes_what_now_succeeds_and_keeps_the_rest(write_config, news, fake_enricher):
-    from pipeline.commands.deadletter import replay_embedded
-
     settings = settings_for(write_config, news)
     EmbeddedRuntime(settings, enricher=fake_enricher).run(once=True)
 
@@ -104,7 +103,28 @@ def test_replay_indexes_what_now_succeeds_and_keeps_the_rest(write_config, news,
         def enrich(self, articles):
             return super().enrich([a.model_copy(update={"body": a.body.replace("POISON", "cured")}) for a in articles])
 
-    assert replay_embedded(settings, enricher=Fixed()) == (1, 1), "the poisoned article indexes; the binary file cannot"
+    assert replay_deadletters(settings, enricher=Fixed()) == (1, 1), "the poisoned article indexes; the binary file cannot"
     assert "news/poison.txt" in indexed_ids(settings)
     assert [d.reason for d in DeadLetterFile(deadletter_path(settings)).read()] == ["binary file (NUL bytes)"]
-    assert replay_embedded(settings, enricher=Fixed()) == (0, 1)
+    assert replay_deadletters(settings, enricher=Fixed()) == (0, 1)
+
+
+def test_an_article_the_index_refuses_is_dead_lettered_and_the_rest_indexed(write_config, tmp_path, fake_enricher):
+    folder = tmp_path / "refused"
+    folder.mkdir()
+    (folder / "wire.jsonl").write_text(
+        '{"id": "ok-1", "title": "Fine", "body": "Maria Lopez spoke in Lisbon."}\n'
+        '{"id": "bad", "title": "Broken", "body": "A lone surrogate \\ud800 from a broken producer."}\n'
+        '{"id": "ok-2", "title": "Also fine", "body": "Joao Silva answered."}\n',
+        encoding="utf-8",
+    )
+    settings = settings_for(write_config, folder)
+    report = EmbeddedRuntime(settings, enricher=fake_enricher).run(once=True)
+    assert (report.read, report.indexed, report.dead) == (3, 2, 1)
+    assert indexed_ids(settings) == ["ok-1", "ok-2"]
+    [letter] = DeadLetterFile(deadletter_path(settings)).read()
+    assert letter.stage == "sink" and letter.article_id == "bad"
+    assert letter.reason.startswith("the embedded index refused the article: UnicodeEncodeError")
+    assert "\\ud800" in letter.payload_bytes().decode("utf-8", "surrogatepass").encode("unicode_escape").decode()
+    again = EmbeddedRuntime(settings, enricher=fake_enricher).run(once=True)
+    assert (again.read, again.dead) == (0, 0), "the file's checkpoint was committed: the refusal is not repeated"

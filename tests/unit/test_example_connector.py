@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.testing import FeedServer, Reply, articles_only, connector_for_test, read_all
-from pipeline.deadletter import DeadLetter
-from pipeline.errors import ConfigError, SourceRejected
+from pipeline.plugin import (
+    ConfigError, DeadLetter, FeedServer, Reply, SourceRejected, articles_only, connector_for_test, read_all,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "jsonfeed_connector"
@@ -73,7 +73,7 @@ def test_found_through_the_entry_point(tmp_path):
     target = pyproject.split('jsonfeed = "', 1)[1].split('"', 1)[0]
     (dist_info / "entry_points.txt").write_text(f"[newswire.connectors]\njsonfeed = {target}\n")
     code = (
-        "from connectors.registry import connector_class, known_types\n"
+        "from pipeline.plugin.registry import connector_class, known_types\n"
         "print(' '.join(known_types()), connector_class('jsonfeed').__module__)\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(EXAMPLE), str(ROOT)])}

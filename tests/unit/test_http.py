@@ -6,18 +6,9 @@ import time
 
 import pytest
 
-from connectors.http import (
-    USER_AGENT,
-    Fetcher,
-    HostPoliteness,
-    Throttled,
-    backoff_delay,
-    check_url,
-    parse_retry_after,
-    redact,
-)
-from connectors.testing import FeedServer, Reply, http_date
-from pipeline.errors import SourceRejected, SourceUnreachable
+from pipeline.errors import SourceRejected, SourceUnreachable, backoff_delay
+from pipeline.plugin import FeedServer, Reply, http_date
+from pipeline.plugin.http import USER_AGENT, Fetcher, HostPoliteness, Throttled, check_url, parse_retry_after, redact
 from pipeline.settings import LimitSettings
 
 FEED = b"<rss version='2.0'><channel><title>t</title></channel></rss>"

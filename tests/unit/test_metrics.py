@@ -2,7 +2,7 @@ import logging
 import time
 import urllib.request
 
-from pipeline.metrics import ProgressWatch, serve_metrics
+from pipeline.runtime.metrics import ProgressWatch, serve_metrics
 
 
 def test_a_worker_with_work_waiting_and_no_progress_says_so(caplog):

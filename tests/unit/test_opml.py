@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connectors.opml import import_opml, read_opml
+from pipeline.feeds.opml import import_opml, read_opml
 from pipeline.commands.feeds import add_parser, run_import
 from pipeline.errors import ConfigError, SourceRejected
 from pipeline.settings import load_settings

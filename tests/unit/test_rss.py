@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors.registry import connector_class
-from connectors.rss import RssConnector, html_to_text
-from connectors.testing import FeedServer, Reply, articles_only, connector_for_test, read_all
-from pipeline.article import Article
-from pipeline.deadletter import DeadLetter
-from pipeline.errors import ConfigError
+from connectors.rss import RssConnector
+from pipeline.plugin import (
+    Article, ConfigError, DeadLetter, FeedServer, Reply, articles_only, connector_for_test, html_to_text, read_all,
+)
+from pipeline.plugin.registry import connector_class
 
 FEEDS = Path(__file__).resolve().parents[1] / "data" / "feeds"
 

@@ -2,7 +2,7 @@
 
 import json
 
-from connectors.testing import FeedServer, Reply
+from pipeline.plugin import FeedServer, Reply
 from tests.conftest import REPO
 from tests.unit.test_cli import newswire
 

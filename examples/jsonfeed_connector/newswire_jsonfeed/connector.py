@@ -1,9 +1,11 @@
 """The jsonfeed connector: JSON Feed 1.1 (and 1.0) over HTTP, politely, with a checkpoint.
 
-It reuses newswire's kit: `connectors.http.Fetcher` (timeouts, size limit, conditional GET,
-Retry-After, one request at a time per host) and `connectors.html.html_to_text`.
-Ids are the items' own `id`s (required by the spec), qualified by the feed URL unless they
-are URIs; an item is re-emitted when its `date_modified` moves.
+Everything it uses comes from `pipeline.plugin`, newswire's one module for connector authors:
+the `Fetcher` (timeouts, size limit, conditional GET, Retry-After, one request at a time per
+host), `html_to_text`, the records and the errors. Ids are the items' own `id`s (required by
+the spec), qualified by the feed URL unless they are URIs; an item is re-emitted when its
+`date_modified` moves. Each article's Record carries its `seen` change, and a last Record the
+feed's validators: newswire commits them once the articles are safe downstream.
 """
 
 from __future__ import annotations
@@ -17,12 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 from pydantic import Field
 
-from connectors.base import Connector, ConnectorOptions, Record
-from connectors.http import Fetcher, HttpUrl
-from connectors.html import html_to_text
-from pipeline.article import Article, Source
-from pipeline.deadletter import DeadLetter
-from pipeline.errors import SourceRejected
+from pipeline.plugin import Article, Connector, ConnectorOptions, DeadLetter, Fetcher, HttpUrl, Record, Source, SourceRejected, html_to_text
 
 __all__ = ["JsonFeedConnector", "JsonFeedOptions"]
 
@@ -74,7 +71,7 @@ class JsonFeedConnector(Connector):
         if self._fetcher is not None:
             self._fetcher.close()
 
-    def read(self) -> Iterator[Record]:
+    def read(self) -> Iterator[Article | DeadLetter | Record]:
         assert self._fetcher is not None, "setup() first"
         url = self.options.url
         result = self._fetcher.get(url, etag=self.checkpoint.get("etag"), last_modified=self.checkpoint.get("last_modified"))
@@ -87,22 +84,25 @@ class JsonFeedConnector(Connector):
         if not isinstance(feed, dict) or not str(feed.get("version", "")).startswith("https://jsonfeed.org/version/"):
             raise SourceRejected(f"{url} is not a JSON Feed (no jsonfeed.org version)")
         seen: dict[str, str] = dict(self.checkpoint.get("seen") or {})
+        order = list(seen)  # oldest first
         for number, item in enumerate(feed.get("items") or [], start=1):
             record = self._article(item, url, number)
-            if isinstance(record, Article):
-                fingerprint = str(item.get("date_modified") or item.get("date_published") or "")
-                if seen.get(record.id) == fingerprint:
-                    continue
-                seen.pop(record.id, None)
-                seen[record.id] = fingerprint
-                while len(seen) > SEEN_IDS:
-                    seen.pop(next(iter(seen)))
-                self.checkpoint.stage("seen", dict(seen))  # staged before the yield: committed once delivered
-            yield record
-        self.checkpoint.stage("etag", result.etag)
-        self.checkpoint.stage("last_modified", result.last_modified)
+            if not isinstance(record, Article):
+                yield record
+                continue
+            fingerprint = str(item.get("date_modified") or item.get("date_published") or "")
+            if seen.get(record.id) == fingerprint:
+                continue
+            change: dict[str, Any] = {record.id: fingerprint}
+            if record.id not in seen:
+                order.append(record.id)
+            seen[record.id] = fingerprint
+            while len(order) > SEEN_IDS:
+                change[order.pop(0)] = None  # None removes an id (a JSON merge patch)
+            yield Record(record, {"seen": change})  # committed by newswire once the article is delivered
+        yield Record(checkpoint={"etag": result.etag, "last_modified": result.last_modified})
 
-    def _article(self, item: Any, url: str, number: int) -> Record:
+    def _article(self, item: Any, url: str, number: int) -> Article | DeadLetter:
         if not isinstance(item, dict) or not str(item.get("id") or "").strip():
             return DeadLetter.of("connector", f"item {number} has no id", json.dumps(item),
                                  connector=self.type, name=self.name, feed=url)

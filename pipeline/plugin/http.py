@@ -14,7 +14,6 @@ caller can update the URL it keeps. Failures are the project's one-line errors:
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Mapping
@@ -38,7 +37,6 @@ __all__ = [
     "Fetcher",
     "HostPoliteness",
     "Throttled",
-    "backoff_delay",
     "check_url",
     "parse_retry_after",
     "redact",
@@ -109,14 +107,6 @@ def parse_retry_after(value: str | None, default: float = DEFAULT_RETRY_AFTER) -
             return default
         seconds = moment.timestamp() - time.time()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
-
-
-def backoff_delay(failures: int, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with jitter: base·2^(failures-1), capped, then spread by up to +25%."""
-    if failures <= 0:
-        return base
-    delay = min(cap, base * 2 ** min(failures - 1, 30))
-    return delay * (1.0 + 0.25 * (rng or random).random())
 
 
 def _host_key(url: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
 
 from pipeline.article import Article
 from pipeline.deadletter import DeadLetter
@@ -20,11 +21,15 @@ from pipeline.errors import ServiceError, ServiceUnavailable
 from pipeline.settings import Settings
 
 __all__ = [
+    "group_for",
     "client_config",
     "make_producer",
     "make_consumer",
     "ensure_topics",
     "Outbox",
+    "partitions",
+    "next_offsets",
+    "read_topic",
     "end_offsets",
     "committed_offsets",
     "caught_up",
@@ -35,6 +40,11 @@ logger = logging.getLogger(__name__)
 # Topics and producers accept records this large (the broker's own default is 1 MiB): an
 # enriched article repeats its quotes, so a body at the 2 MiB limit needs room.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+def group_for(settings: Settings, role: str) -> str:
+    """`newswire-enrich` and `newswire-sink` by default (kafka.group_prefix changes the prefix)."""
+    return f"{settings.kafka.group_prefix}-{role}"
 
 
 def client_config(settings: Settings) -> dict:
@@ -140,8 +150,10 @@ class Outbox:
     settings: Settings
 
     def send_articles(self, topic: str, articles: Iterable[Article]) -> list:
+        """Produce articles keyed by id. Text that is not valid Unicode (a lone surrogate) is sent as
+        it is, surrogates passed through: the consumer's decode step dead-letters it, nothing crashes."""
         return [
-            self.producer.send(topic, key=a.id.encode("utf-8"), value=a.to_json().encode("utf-8"))
+            self.producer.send(topic, key=_utf8(a.id), value=_utf8(a.to_json()))
             for a in articles
         ]
 
@@ -150,8 +162,8 @@ class Outbox:
         return [
             self.producer.send(
                 topic,
-                key=letter.article_id.encode("utf-8") if letter.article_id else None,
-                value=letter.to_json().encode("utf-8"),
+                key=_utf8(letter.article_id) if letter.article_id else None,
+                value=_utf8(letter.to_json()),
             )
             for letter in letters
         ]
@@ -166,16 +178,56 @@ class Outbox:
             raise ServiceUnavailable(f"Kafka did not acknowledge a batch: {e}") from None
 
 
-def _partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
+    """Every partition of `topic`, in order."""
     return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
 
 
+def next_offsets(records: Iterable) -> dict[TopicPartition, OffsetAndMetadata]:
+    """The offsets to commit once `records` are safe: one past the highest record of each partition."""
+    last: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        last[tp] = max(last.get(tp, -1), record.offset)
+    return {tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in last.items()}
+
+
+def read_topic(settings: Settings, topic: str, group: str | None, limit: int | None = None) -> tuple[KafkaConsumer, list]:
+    """Records of `topic` from the group's position (or the beginning) to its end now, oldest first.
+
+    Returns the consumer too (assigned, not subscribed): the caller commits through it and closes it.
+    """
+    consumer = make_consumer(settings, group, consumer_timeout_ms=2000)
+    try:
+        assigned = partitions(consumer, topic)
+        if not assigned:
+            return consumer, []
+        consumer.assign(assigned)
+        ends = consumer.end_offsets(assigned)
+        if group is None:
+            consumer.seek_to_beginning(*assigned)
+        records: list = []
+        while any(consumer.position(tp) < ends[tp] for tp in assigned):
+            for batch in consumer.poll(timeout_ms=1000).values():
+                records.extend(batch)
+            if limit and len(records) >= limit:
+                break
+        return consumer, sorted(records, key=lambda r: (r.timestamp, r.partition, r.offset))[:limit]
+    except Exception:
+        consumer.close()
+        raise
+
+
 def end_offsets(consumer: KafkaConsumer, topic: str) -> dict[TopicPartition, int]:
-    return consumer.end_offsets(_partitions(consumer, topic))
+    return consumer.end_offsets(partitions(consumer, topic))
 
 
 def committed_offsets(consumer: KafkaConsumer, topic: str) -> dict[TopicPartition, int]:
-    return {tp: consumer.committed(tp) or 0 for tp in _partitions(consumer, topic)}
+    return {tp: consumer.committed(tp) or 0 for tp in partitions(consumer, topic)}
 
 
 def caught_up(consumer: KafkaConsumer, topic: str, targets: dict[TopicPartition, int]) -> bool:

@@ -1,11 +1,11 @@
 """Test kit for connector authors: a programmable HTTP server on loopback, and a connector on a real checkpoint.
 
-    from connectors.testing import FeedServer, Reply, connector_for_test, read_all
+    from pipeline.plugin import FeedServer, Reply, connector_for_test, read_all
 
     with FeedServer() as server:
         server.route("/feed.xml", Reply(body=feed_bytes, headers={"Content-Type": "application/rss+xml"}, etag='"v1"'))
         connector = connector_for_test("rss", {"url": server.url("/feed.xml")}, tmp_path)
-        articles = read_all(connector)
+        articles = read_all(connector)           # read everything, commit it as the runtime would
         assert server.requests_to("/feed.xml")[-1].headers.get("If-None-Match") is None
 
 Routes answer with a `Reply`, a list of replies (one per request, the last one repeats),
@@ -19,23 +19,23 @@ import gzip as gzip_module
 import mimetypes
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from connectors.base import Connector, ConnectorContext, Record
-from connectors.checkpoint import Checkpoint
-from connectors.registry import build_connector
-from pipeline.article import describe_validation_error
-from pipeline.errors import ConfigError
+from pipeline.article import Article
+from pipeline.checkpoint import Checkpoint, CheckpointFiles, Record, checkpoint_key
+from pipeline.deadletter import DeadLetter
+from pipeline.plugin.connector import Connector, ConnectorContext, Yielded, as_record
+from pipeline.plugin.registry import build_connector
 from pipeline.settings import LimitSettings
 
-__all__ = ["FeedServer", "Reply", "RecordedRequest", "connector_for_test", "read_all", "articles_only", "http_date"]
+__all__ = [
+    "FeedServer", "Reply", "RecordedRequest", "connector_for_test", "read_all", "commit", "articles_only", "http_date",
+]
 
 
 def http_date(timestamp: float | None = None) -> str:
@@ -228,40 +228,36 @@ def connector_for_test(
     name: str = "test",
     limits: LimitSettings | None = None,
 ) -> Connector:
-    """A connector built the way the runtime builds it, with a real Checkpoint under `data_dir`.
+    """A connector built the way the runtime builds it, with a real checkpoint file under `data_dir`.
 
-    `connector_type` is a registered type name, or a Connector class (a plugin under test
-    that is not installed). Build a second one on the same `data_dir` to simulate a restart.
+    `connector_type` is a type name (an installed connector) or a Connector class (a plugin
+    under test that is not installed). Build a second one on the same `data_dir` to simulate a restart.
     """
     data_dir = Path(data_dir)
     type_name = connector_type if isinstance(connector_type, str) else connector_type.type
     context = ConnectorContext(
         data_dir=data_dir,
         limits=limits or LimitSettings(),
-        checkpoint=Checkpoint.for_connector(data_dir, type_name, name),
+        checkpoint=Checkpoint(CheckpointFiles(data_dir), checkpoint_key(type_name, name)),
     )
-    if isinstance(connector_type, str):
-        connector = build_connector(type_name, name, options, context)
-    else:
-        try:
-            parsed = connector_type.Options.model_validate(options)
-        except ValidationError as e:
-            raise ConfigError(f"connector '{name}' ({type_name}): {describe_validation_error(e)}") from None
-        connector = connector_type(name, parsed, context)
+    connector = build_connector(connector_type, name, options, context)
     connector.setup()
     return connector
 
 
-def read_all(connector: Connector, *, commit: bool = True) -> list[Record]:
-    """Everything one `read()` yields; then `commit()`, as the runtime does once it is safe downstream."""
-    records = list(connector.read())
+def commit(connector: Connector, delivered: Iterable[Yielded]) -> None:
+    """Commit the checkpoint changes of `delivered`, as the runtime does once they are safe downstream."""
+    connector.context.checkpoint.commit(as_record(item).checkpoint for item in delivered)
+
+
+def read_all(connector: Connector, *, commit: bool = True) -> list[Article | DeadLetter]:
+    """The Articles and DeadLetters of one whole `read()`; then, unless told not to, commit what it carried."""
+    records: list[Record] = [as_record(item) for item in connector.read()]
     if commit:
-        connector.commit()
-    return records
+        connector.context.checkpoint.commit(record.checkpoint for record in records)
+    return [record.value for record in records if record.value is not None]
 
 
-def articles_only(records: Iterator[Record] | list[Record]) -> list[Any]:
+def articles_only(records: Iterable[Article | DeadLetter]) -> list[Article]:
     """The Articles among `records` (DeadLetters left out)."""
-    from pipeline.article import Article
-
     return [r for r in records if isinstance(r, Article)]

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from lxml import etree
 
-from connectors.http import check_url, redact
+from pipeline.plugin.http import check_url, redact
 from pipeline.errors import ConfigError, SourceRejected
 from pipeline.settings import read_yaml
 

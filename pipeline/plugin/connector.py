@@ -1,31 +1,33 @@
 """The base class every connector extends.
 
 A connector turns one configured source into Articles. Its `__init__` is cheap;
-`setup()` validates and opens; `read()` yields Articles (and DeadLetters for what it
-could not turn into one) and stages its checkpoint as it goes; the runtime calls
-`commit()` once what was read is safe downstream, so a restart neither loses nor
-repeats work.
+`setup()` validates and opens; `read()` yields what is new as `Record`s (an Article or a
+DeadLetter, with the checkpoint change that delivering it makes true), or bare Articles and
+DeadLetters when delivering them changes no state. The connector reads its committed state
+through `self.checkpoint` and never writes it: the runtime commits the changes of what
+it delivered, so a restart neither loses nor repeats work.
 """
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from connectors.checkpoint import MemoryCheckpoint
 from pipeline.article import Article
+from pipeline.checkpoint import Checkpoint, Record
 from pipeline.deadletter import DeadLetter
 from pipeline.settings import LimitSettings
 
-__all__ = ["Connector", "ConnectorContext", "ConnectorOptions", "Record"]
+__all__ = ["Connector", "ConnectorContext", "ConnectorOptions", "Yielded", "as_record"]
 
-Record = Article | DeadLetter
+Yielded = Record | Article | DeadLetter
+"""What `read()` may yield."""
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +42,15 @@ class ConnectorOptions(BaseModel):
 
 @dataclass
 class ConnectorContext:
-    """What the runtime hands every connector: where state lives, the limits, the checkpoint."""
+    """What the runtime hands every connector: where state lives, the limits, its committed checkpoint."""
 
     data_dir: Path
     limits: LimitSettings = field(default_factory=LimitSettings)
-    checkpoint: MemoryCheckpoint = field(default_factory=MemoryCheckpoint)
+    checkpoint: Checkpoint = field(default_factory=Checkpoint)
 
 
 class Connector(ABC):
-    """One source of articles, registered under `type` (see connectors.registry)."""
+    """One source of articles, found by its `type` name through the `newswire.connectors` entry points."""
 
     type: ClassVar[str]
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
@@ -64,8 +66,9 @@ class Connector(ABC):
         return None
 
     @property
-    def checkpoint(self) -> MemoryCheckpoint:
-        return self.context.checkpoint
+    def checkpoint(self) -> Mapping[str, Any]:
+        """The committed state, read-only and live: copy a value before changing it."""
+        return self.context.checkpoint.view
 
     @property
     def interval(self) -> float:
@@ -76,15 +79,16 @@ class Connector(ABC):
         """Validate the options against the world (paths exist, URLs are well-formed)."""
 
     @abstractmethod
-    def read(self) -> Iterator[Record]:
-        """Yield new Articles, and DeadLetters for what could not become one; stage the checkpoint."""
-
-    def commit(self) -> None:
-        """Make the checkpoint durable: everything yielded so far is safe downstream."""
-        self.checkpoint.commit()
+    def read(self) -> Iterator[Yielded]:
+        """Yield what is new: Records carrying their checkpoint change (or bare Articles and DeadLetters)."""
 
     def close(self) -> None:
         """Release what `setup()` opened."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.type}:{self.name}>"
+
+
+def as_record(yielded: Yielded) -> Record:
+    """A Record for anything `read()` yields."""
+    return yielded if isinstance(yielded, Record) else Record(yielded)

@@ -1,0 +1,94 @@
+"""The enrich step and the index step: a batch in, what passed and the dead letters out.
+
+Both runtimes run these same steps (the embedded one in process, the enrich and sink
+workers between Kafka topics), so a failure becomes the same dead letter everywhere:
+
+    enrich_step(enricher, articles, origins) → Passed(enriched, their origins) + dead letters (stage "enrich")
+    index_step(index, enriched, origins, stop) → count indexed + dead letters (stage "sink")
+
+An `Origin` says where an article came from: its bytes as they arrived (kept as the dead
+letter's payload; None means the article's own JSON) and its position (topic, partition,
+offset), which the dead letter and the log line name.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pipeline.article import Article, EnrichedArticle
+from pipeline.deadletter import DeadLetter, Stage
+from pipeline.enrich import EnrichFailure, Enricher
+from pipeline.index import Index
+
+__all__ = ["Origin", "Passed", "enrich_step", "index_step"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=Article)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where one article of a step came from (see the module docstring)."""
+
+    payload: bytes | None = None
+    position: dict[str, Any] = field(default_factory=dict)
+
+    def where(self) -> str:
+        """`topic=… partition=… offset=…` for a log line ('' in process)."""
+        return " ".join(f"{key}={value}" for key, value in self.position.items())
+
+    def dead_letter(self, stage: Stage, reason: str, article: Article) -> DeadLetter:
+        payload = self.payload if self.payload is not None else article.to_json()
+        return DeadLetter.of(stage, reason, payload, article_id=article.id, **self.position)
+
+
+@dataclass
+class Passed(Generic[T]):
+    """What a step let through, each with its origin, and the dead letters of the rest."""
+
+    articles: list[T] = field(default_factory=list)
+    origins: list[Origin] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+def _origins(articles: Sequence[Article], origins: Sequence[Origin] | None) -> Sequence[Origin]:
+    return origins if origins is not None else [Origin()] * len(articles)
+
+
+def enrich_step(enricher: Enricher, articles: Sequence[Article], origins: Sequence[Origin] | None = None) -> Passed[EnrichedArticle]:
+    """Enrich a batch; an article enrichment cannot handle becomes a dead letter with the reason."""
+    passed: Passed[EnrichedArticle] = Passed()
+    for origin, result in zip(_origins(articles, origins), enricher.enrich(articles) if articles else []):
+        if isinstance(result, EnrichFailure):
+            logger.warning("enrichment failed id=%s %s reason=%s", result.article.id, origin.where(), result.reason)
+            passed.dead.append(origin.dead_letter("enrich", result.reason, result.article))
+        else:
+            passed.articles.append(result)
+            passed.origins.append(origin)
+    return passed
+
+
+def index_step(
+    index: Index,
+    articles: Sequence[EnrichedArticle],
+    origins: Sequence[Origin] | None = None,
+    stop: threading.Event | None = None,
+) -> tuple[int, list[DeadLetter]]:
+    """Index a batch; returns how many are safe (indexed or stale) and dead letters for what the index refused.
+
+    Raises ServiceUnavailable (from the index) when the batch is not safe yet: commit nothing.
+    """
+    results = index.write(articles, stop=stop) if articles else []
+    safe, dead = 0, []
+    for article, origin, result in zip(articles, _origins(articles, origins), results):
+        if result.ok:
+            safe += 1
+            continue
+        logger.warning("not indexable id=%s %s reason=%s", result.article_id, origin.where(), result.reason)
+        dead.append(origin.dead_letter("sink", result.reason or "rejected", article))
+    return safe, dead
