@@ -15,16 +15,19 @@ from collections import Counter
 from dataclasses import dataclass
 
 from pipeline.enrich.names import (
+    COUNTRY_ABBREVIATIONS,
     DEPARTMENT_WORDS,
-    DIRECTION_WORDS,
     ENTITY_LABELS,
+    KINSHIP_WORDS,
     ORG_FIRST_WORDS,
     ORG_NOUNS,
     ORG_WORDS,
     PERSON_NOUNS,
+    PLACE_CUE_WORDS,
     PLACE_LABELS,
     PLACE_NOUNS,
     PLACE_WORDS,
+    TITLE_CONNECTORS,
     TITLE_HEADS,
     TITLE_WORDS,
     gender_of_first_name,
@@ -41,8 +44,6 @@ _LOWER_WORD_RE = re.compile(r"\b[a-z]+\b")
 _CAPITALISED_WORD_RE = re.compile(r"\b[A-Z]\w*")
 _APPOSITION_POS = {"DET", "ADJ", "NOUN", "PROPN", "NUM", "PART"}
 _SCORE_RE = re.compile(r"^\d+[-–:]\d+$")  # "Portsmouth 2-1"
-_KINSHIP = {"Mum", "Mom", "Mummy", "Mommy", "Dad", "Daddy", "Mother", "Father", "Grandma", "Grandpa", "Granny", "Nan"}
-_COUNTRY_PREFIXES = {"U.S.", "US", "UK", "U.K.", "EU"}
 
 
 @dataclass
@@ -110,12 +111,19 @@ def clean_mention(
             first += 1  # "Novelist Hanna Berg", "Carmaker Vellmann" (but not "World Athletics")
     titles: list[str] = []
     if label == "PERSON":
-        while last - first > 1 and _is_title(doc[first]):
-            titles.append(doc[first].lower_.rstrip("."))
+        while last - first > 1 and (_is_title(doc[first]) or (
+            titles and doc[first].lower_ in TITLE_CONNECTORS and _is_title(doc[first + 1])
+        )):
+            if _is_title(doc[first]):
+                titles.append(doc[first].lower_.rstrip("."))
             first += 1
         back = span.start - 1
-        while back >= 0 and back >= span.start - 4 and _is_title(doc[back]) and doc[back].text[:1].isupper():
-            titles.append(doc[back].lower_.rstrip("."))
+        while back >= 0 and back >= span.start - 4:
+            token = doc[back]
+            if _is_title(token) and token.text[:1].isupper():
+                titles.append(token.lower_.rstrip("."))
+            elif not (token.lower_ in TITLE_CONNECTORS and titles and back >= 1 and _is_title(doc[back - 1])):
+                break  # "of" in "Secretary of State" belongs to the office; any other word ends it
             back -= 1
     if first >= last:
         return None
@@ -124,7 +132,7 @@ def clean_mention(
         return None
     if label != "PERSON" and _is_title_fragment(doc, first, last):
         return None
-    if label == "PERSON" and last - first == 1 and doc[first].text in _KINSHIP:
+    if label == "PERSON" and last - first == 1 and doc[first].text in KINSHIP_WORDS:
         return None
     context_label = _label_by_context(doc, first, last, label, places)
     if context_label == "PERSON":
@@ -166,7 +174,7 @@ def _is_title(token) -> bool:
 
 def _is_title_fragment(doc, first: int, last: int) -> bool:
     """'State' in 'Secretary of State', 'Defense' in 'Defense Secretary', 'State' in 'State-owned'."""
-    while first < last - 1 and doc[first].text in _COUNTRY_PREFIXES:
+    while first < last - 1 and doc[first].text in COUNTRY_ABBREVIATIONS:
         first += 1
     if not all(doc[i].text in DEPARTMENT_WORDS for i in range(first, last)):
         return False
@@ -206,7 +214,7 @@ def _place_context(doc, first: int, last: int) -> bool:
         and (last >= len(doc) or doc[last].text in (",", ".", ";"))
     ):
         return True  # "In Beijing, ...", "a briefing in Copenhagen."
-    if first >= 2 and doc[first - 1].lower_ == "of" and doc[first - 2].lower_ in DIRECTION_WORDS:
+    if first >= 2 and doc[first - 1].lower_ == "of" and doc[first - 2].lower_ in PLACE_CUE_WORDS:
         return True
     if last < len(doc) and doc[last].lower_ in PLACE_NOUNS and doc[last].text.islower():
         return True

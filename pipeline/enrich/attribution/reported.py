@@ -1,0 +1,155 @@
+"""Reported speech: indirect quotes with their speaker, read from the parse around a reporting cue.
+
+"Blinken said Israel must do more to protect civilians" reports what Blinken said without
+quoting him. The content is the clause the cue governs, as it stands in the body, without a
+leading "that" and the final punctuation; the speaker is the cue's subject, resolved like a
+direct quote's. A clause that lies mostly inside quote marks is a direct quote's business and
+is left alone; so is a clause inside another reported clause. Like the Gender Gap Tracker's
+syntactic quotes, this reuses the dependency parse, and only of sentences holding a cue.
+"""
+
+from __future__ import annotations
+
+from pipeline.enrich.attribution.base import IndirectQuote, Reads, ReportedSieve
+from pipeline.enrich.attribution.context import SUBJECT_DEPS, ArticleView, Finding
+from pipeline.enrich.attribution.resolve import SpeakerResolver, subject_of
+from pipeline.enrich.cues import ACCORDING
+from pipeline.enrich.segments import Segment
+
+__all__ = ["ReportedClauseSieve", "ReportedInvertedSieve", "AccordingToClauseSieve", "REPORTED_SIEVES"]
+
+MIN_CONTENT_WORDS = 3
+_TRAILING = frozenset({".", ",", ";", ":", "—", "–", "-"})
+_CLAUSE_DEPS = frozenset({"ccomp"})
+_INVERTED_DEPS = frozenset({"parataxis", "ccomp", "advcl"})
+
+
+def _cue_tokens(view: ArticleView):
+    """(segment, token, lemma) for every reporting verb in the body outside quote marks."""
+    for segment in view.segments:
+        for token in segment.doc:
+            if segment.token_body_start(token.i) < 0:
+                continue  # the headline
+            lemma = view.cues.verb_lemma(token)
+            if lemma and not view.in_quote(segment.token_body_start(token.i)):
+                yield segment, token, lemma
+
+
+def _content(view: ArticleView, segment: Segment, first: int, last: int, taken: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """Body span of tokens first..last (inclusive) as reported content, or None when it is not one."""
+    doc = segment.doc
+    while first <= last and (doc[first].is_punct or doc[first].is_space or (doc[first].lower_ == "that" and doc[first].dep_ == "mark")):
+        first += 1
+    while last >= first and (doc[last].text in _TRAILING or doc[last].is_space):
+        last -= 1
+    if last < first or sum(1 for t in doc[first:last + 1] if t.is_alpha) < MIN_CONTENT_WORDS:
+        return None
+    start = segment.token_body_start(first)
+    end = segment.body_pos(doc[last].idx + len(doc[last].text))
+    if view.quoted_chars(start, end) * 2 > end - start:
+        return None  # a direct quote with its cue ("He said: "…""), not reported speech
+    if any(s <= start and end <= e for s, e in taken):
+        return None  # inside a clause already reported
+    return start, end
+
+
+def _before_verb(verb) -> list:
+    return [t for t in verb.sent if t.i <= verb.i]
+
+
+class ReportedClauseSieve(ReportedSieve):
+    """A reporting verb and the clause it governs after it: `Blinken said Israel must do more`,
+    `Trump told Fox News that he would win`; the speaker is the verb's subject."""
+
+    name = "reported_clause"
+    reads = Reads(entities=True, pos=True, parse=frozenset({"cue"}))
+
+    def extract(self, view: ArticleView, resolver: SpeakerResolver, taken):
+        found = []
+        for segment, verb, _ in _cue_tokens(view):
+            clauses = [c for c in verb.children if c.dep_ in _CLAUSE_DEPS and c.i > verb.i]
+            if not clauses:
+                continue
+            clause = clauses[0]
+            span = _content(view, segment, clause.left_edge.i, clause.right_edge.i, taken)
+            if span is None:
+                continue
+            window = _before_verb(verb)
+            subject = subject_of(verb, {t.i for t in window})
+            if subject is not None:
+                slot = resolver.resolve(subject, segment)
+            else:
+                slot = resolver.first_nominal([t for t in window if t.i < verb.i][::-1], segment)
+            found.append(IndirectQuote(*span, Finding(slot.speaker if slot else None, verb.text, self.name)))
+            taken.append(span)
+        return found
+
+
+class ReportedInvertedSieve(ReportedSieve):
+    """A clause with its attribution after it or inside it: `Israel must do more, Blinken said.`,
+    `On top of safe areas, Blinken said, it would be important to…`; the verb needs its own subject."""
+
+    name = "reported_inverted"
+    reads = Reads(entities=True, pos=True, parse=frozenset({"cue"}))
+
+    def extract(self, view: ArticleView, resolver: SpeakerResolver, taken):
+        found = []
+        for segment, verb, _ in _cue_tokens(view):
+            head = verb.head
+            if verb.dep_ not in _INVERTED_DEPS or head is verb or head.pos_ not in ("VERB", "AUX"):
+                continue
+            subjects = [c for c in verb.children if c.dep_ in SUBJECT_DEPS]
+            if not subjects or any(c.dep_ in ("ccomp", "dobj") for c in verb.children):
+                continue
+            doc = segment.doc
+            if head.i < verb.i:  # "Israel must do more, Blinken said."
+                if verb.left_edge.i == 0 or doc[verb.left_edge.i - 1].text not in (",", "—", "–"):
+                    continue
+                first, last = head.left_edge.i, verb.left_edge.i - 1
+            else:  # "…, Blinken said, it would be important…"
+                first, last = verb.right_edge.i + 1, head.right_edge.i
+                if verb.right_edge.i + 1 >= len(doc) or doc[verb.right_edge.i + 1].text != ",":
+                    continue
+            span = _content(view, segment, first, last, taken)
+            if span is None:
+                continue
+            slot = resolver.resolve(subjects[0], segment)
+            found.append(IndirectQuote(*span, Finding(slot.speaker, verb.text, self.name)))
+            taken.append(span)
+        return found
+
+
+class AccordingToClauseSieve(ReportedSieve):
+    """`According to X, CLAUSE` and `CLAUSE, according to X`: the clause, spoken by X."""
+
+    name = "according_to_clause"
+    reads = Reads(entities=True, pos=True, parse=frozenset({"cue"}))
+
+    def extract(self, view: ArticleView, resolver: SpeakerResolver, taken):
+        found = []
+        for segment in view.segments:
+            doc = segment.doc
+            for token in doc:
+                if not view.cues.is_according(token) or segment.token_body_start(token.i) < 0:
+                    continue
+                if view.in_quote(segment.token_body_start(token.i)):
+                    continue
+                head = token.head
+                if head is token or head.pos_ not in ("VERB", "AUX"):
+                    continue
+                if token.i < head.i:
+                    first, last = token.right_edge.i + 1, head.right_edge.i
+                else:
+                    first, last = head.left_edge.i, token.left_edge.i - 1
+                span = _content(view, segment, first, last, taken)
+                if span is None:
+                    continue
+                slot = resolver.according_to(token, segment)
+                if slot is None or slot.speaker is None:
+                    continue
+                found.append(IndirectQuote(*span, Finding(slot.speaker, ACCORDING, self.name)))
+                taken.append(span)
+        return found
+
+
+REPORTED_SIEVES = (ReportedClauseSieve, ReportedInvertedSieve, AccordingToClauseSieve)
