@@ -19,9 +19,14 @@ from pipeline.enrich.segments import Segment
 __all__ = ["ReportedClauseSieve", "ReportedInvertedSieve", "AccordingToClauseSieve", "REPORTED_SIEVES"]
 
 MIN_CONTENT_WORDS = 3
+# A clause this much inside quote marks is the quote itself ("He said: "…""): a direct quote's
+# business. A clause partly quoted ("said the plan was "a start, not a solution"") is reported speech.
+MAX_QUOTED_SHARE = 0.9
 _TRAILING = frozenset({".", ",", ";", ":", "—", "–", "-"})
 _CLAUSE_DEPS = frozenset({"ccomp"})
 _INVERTED_DEPS = frozenset({"parataxis", "ccomp", "advcl"})
+_SEPARATORS = frozenset({",", "—", "–"})
+_CLAUSE_SUBJECTS = frozenset({"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"})
 
 
 def _cue_tokens(view: ArticleView):
@@ -44,17 +49,64 @@ def _content(view: ArticleView, segment: Segment, first: int, last: int, taken: 
         last -= 1
     if last < first or sum(1 for t in doc[first:last + 1] if t.is_alpha) < MIN_CONTENT_WORDS:
         return None
+    text = doc[first:last + 1].text
+    if last + 1 < len(doc) and doc[last + 1].text in _CLOSING_MARKS and _opens_more(text):
+        last += 1  # the quote mark closing a phrase inside the content, hung elsewhere by the parser
     start = segment.token_body_start(first)
     end = segment.body_pos(doc[last].idx + len(doc[last].text))
-    if view.quoted_chars(start, end) * 2 > end - start:
+    if view.quoted_chars(start, end) > MAX_QUOTED_SHARE * (end - start):
         return None  # a direct quote with its cue ("He said: "…""), not reported speech
     if any(s <= start and end <= e for s, e in taken):
         return None  # inside a clause already reported
     return start, end
 
 
+_CLOSING_MARKS = frozenset({'"', "”", "’", "'"})
+
+
+def _opens_more(text: str) -> bool:
+    """More quote marks open than close in `text` (a quoted phrase left without its closing mark)."""
+    return text.count("“") + text.count("‘") > text.count("”") + text.count("’") or text.count('"') % 2 == 1
+
+
+_QUESTION_WORDS = frozenset({"whether", "if", "what", "who", "whom", "whose", "which", "why", "how", "when", "where"})
+
+
+def _question_or_denial(verb, clause) -> bool:
+    """'asked what she would miss', 'did not say whether …': a question or a refusal reports no content."""
+    if any(c.dep_ == "neg" for c in verb.children):
+        return True
+    first = clause.left_edge
+    return first.lower_ in _QUESTION_WORDS
+
+
 def _before_verb(verb) -> list:
     return [t for t in verb.sent if t.i <= verb.i]
+
+
+def _core_edges(verb) -> tuple[int, int]:
+    """First and last token of the short attribution ("Blinken said", "said Blinken on Thursday"):
+    the verb and its children, without the clause it reports and the punctuation around it."""
+    left = right = verb.i
+    for child in verb.children:
+        if child.dep_ in ("ccomp", "parataxis", "punct", "cc", "conj"):
+            continue
+        left, right = min(left, child.left_edge.i), max(right, child.right_edge.i)
+    return left, right
+
+
+def _complement(verb):
+    """The clause a reporting verb governs after it: its `ccomp`, or a "that" clause the parser hung on a
+    noun after the verb as a relative clause ("told reporters outside the gates that morale was high")."""
+    for child in verb.children:
+        if child.dep_ in _CLAUSE_DEPS and child.i > verb.i:
+            return child
+    for token in verb.subtree:
+        if token.i > verb.i and token.dep_ == "relcl" and any(
+            c.dep_ == "mark" and c.lower_ == "that" for c in token.children
+        ) and any(c.dep_ in SUBJECT_DEPS for c in token.children):
+            return token
+    return None
 
 
 class ReportedClauseSieve(ReportedSieve):
@@ -67,10 +119,11 @@ class ReportedClauseSieve(ReportedSieve):
     def extract(self, view: ArticleView, resolver: SpeakerResolver, taken):
         found = []
         for segment, verb, _ in _cue_tokens(view):
-            clauses = [c for c in verb.children if c.dep_ in _CLAUSE_DEPS and c.i > verb.i]
-            if not clauses:
+            clause = _complement(verb)
+            if clause is None or not any(c.dep_ in _CLAUSE_SUBJECTS for c in clause.children):
+                continue  # "what it says will be …": a clause without its own subject is not reported speech
+            if _question_or_denial(verb, clause):
                 continue
-            clause = clauses[0]
             span = _content(view, segment, clause.left_edge.i, clause.right_edge.i, taken)
             if span is None:
                 continue
@@ -95,28 +148,43 @@ class ReportedInvertedSieve(ReportedSieve):
     def extract(self, view: ArticleView, resolver: SpeakerResolver, taken):
         found = []
         for segment, verb, _ in _cue_tokens(view):
-            head = verb.head
-            if verb.dep_ not in _INVERTED_DEPS or head is verb or head.pos_ not in ("VERB", "AUX"):
-                continue
             subjects = [c for c in verb.children if c.dep_ in SUBJECT_DEPS]
-            if not subjects or any(c.dep_ in ("ccomp", "dobj") for c in verb.children):
+            if not subjects:
                 continue
-            doc = segment.doc
-            if head.i < verb.i:  # "Israel must do more, Blinken said."
-                if verb.left_edge.i == 0 or doc[verb.left_edge.i - 1].text not in (",", "—", "–"):
-                    continue
-                first, last = head.left_edge.i, verb.left_edge.i - 1
-            else:  # "…, Blinken said, it would be important…"
-                first, last = verb.right_edge.i + 1, head.right_edge.i
-                if verb.right_edge.i + 1 >= len(doc) or doc[verb.right_edge.i + 1].text != ",":
-                    continue
-            span = _content(view, segment, first, last, taken)
+            bounds = self._content_bounds(verb)
+            if bounds is None:
+                continue
+            span = _content(view, segment, *bounds, taken)
             if span is None:
                 continue
             slot = resolver.resolve(subjects[0], segment)
             found.append(IndirectQuote(*span, Finding(slot.speaker, verb.text, self.name)))
             taken.append(span)
         return found
+
+    @staticmethod
+    def _content_bounds(verb) -> tuple[int, int] | None:
+        """Token range of the clause the verb's short attribution follows or interrupts."""
+        doc = verb.doc
+        left, right = _core_edges(verb)
+        before = [c for c in verb.children if c.dep_ == "ccomp" and c.i < verb.i]
+        if before:  # "Ensuring X was also key, Blinken said."  (the clause parsed as the verb's complement)
+            clause = before[0]
+            if left > 0 and doc[left - 1].text in _SEPARATORS:
+                return clause.left_edge.i, left - 1
+            return None
+        head = verb.head
+        if verb.dep_ not in _INVERTED_DEPS or head is verb or head.pos_ not in ("VERB", "AUX"):
+            return None
+        if any(c.dep_ in ("ccomp", "dobj") for c in verb.children):
+            return None
+        if head.i < verb.i:  # "Israel must do more, Blinken said."
+            if left == 0 or doc[left - 1].text not in _SEPARATORS:
+                return None
+            return head.left_edge.i, left - 1
+        if right + 1 >= len(doc) or doc[right + 1].text not in _SEPARATORS:  # "…, Blinken said, it would be…"
+            return None
+        return right + 1, head.right_edge.i
 
 
 class AccordingToClauseSieve(ReportedSieve):
@@ -145,7 +213,7 @@ class AccordingToClauseSieve(ReportedSieve):
                 if span is None:
                     continue
                 slot = resolver.according_to(token, segment)
-                if slot is None or slot.speaker is None:
+                if slot is None:
                     continue
                 found.append(IndirectQuote(*span, Finding(slot.speaker, ACCORDING, self.name)))
                 taken.append(span)

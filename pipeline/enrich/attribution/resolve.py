@@ -231,6 +231,9 @@ class SpeakerResolver:
         before = list(view.mentions_before(position))
         if head in ORG_NOUNS:
             return self._organisation(head, modifiers, before)
+        for _, cluster in before:  # "the museum" -> the British Museum named before
+            if view.label_of(cluster) == "ORG" and head in (w.lower() for w in cluster.name.split()[1:]):
+                return cluster
         if head in TITLE_WORDS or head in PERSON_NOUNS or head in ROLE_SYNONYMS:
             wanted = {head} | ROLE_SYNONYMS.get(head, frozenset())
             for _, cluster in before:
