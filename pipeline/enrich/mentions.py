@@ -21,16 +21,16 @@ from pipeline.enrich.names import (
     KINSHIP_WORDS,
     ORG_FIRST_WORDS,
     ORG_NOUNS,
-    ORG_WORDS,
     PERSON_NOUNS,
     PLACE_CUE_WORDS,
     PLACE_LABELS,
     PLACE_NOUNS,
-    PLACE_WORDS,
     TITLE_CONNECTORS,
     TITLE_HEADS,
     TITLE_WORDS,
     gender_of_first_name,
+    is_org_word,
+    is_place_word,
 )
 from pipeline.enrich.segments import Segment
 
@@ -189,12 +189,12 @@ def _label_by_context(doc, first: int, last: int, label: str, places: set[str]) 
     """Correct the model's PERSON / ORG / place label from the words inside and around the mention."""
     words = [doc[i].text for i in range(first, last)]
     if label not in ("PERSON", "ORG") and label not in PLACE_LABELS:
-        if label in ("WORK_OF_ART", "PRODUCT", "EVENT", "LAW") and any(w in ORG_WORDS for w in words):
+        if label in ("WORK_OF_ART", "PRODUCT", "EVENT", "LAW") and any(is_org_word(w) for w in words):
             return "ORG"
         return label
-    if len(words) > 1 and words[-1] in PLACE_WORDS:
+    if len(words) > 1 and is_place_word(words[-1]):
         return label if label in PLACE_LABELS else "LOC"
-    if len(words) > 1 and (words[-1] in ORG_WORDS or words[0] in ORG_FIRST_WORDS):
+    if len(words) > 1 and (is_org_word(words[-1]) or words[0] in ORG_FIRST_WORDS):
         return "ORG"
     if label != "PERSON" and (_person_context(doc, first, last) or _owned_by_place(doc, first, last, places)):
         return "PERSON"
@@ -242,7 +242,7 @@ def _owned_by_place(doc, first: int, last: int, places: set[str]) -> bool:
     if not 2 <= last - first <= 3 or first < 2 or doc[first - 1].lower_ not in ("'s", "’s"):
         return False
     words = [doc[i].text for i in range(first, last)]
-    if any(w in ORG_WORDS or w in PLACE_WORDS or not (w[:1].isupper() and w.isalpha()) for w in words):
+    if any(is_org_word(w) or is_place_word(w) or not (w[:1].isupper() and w.isalpha()) for w in words):
         return False
     return doc[first - 2].text in places
 

@@ -36,6 +36,8 @@ __all__ = [
     "gender_of_title",
     "gender_of_first_name",
     "plural",
+    "is_org_word",
+    "is_place_word",
 ]
 
 # spaCy labels that name a real-world thing; dates, numbers and amounts are not entities here.
@@ -85,6 +87,18 @@ NAME_SUFFIXES = word_list("name_suffixes")
 SPOKESPERSON_NOUNS = word_list("spokesperson_nouns")
 # "the lawmaker" may be the person named earlier as "Sen." or "Rep.": role -> the titles and roles it covers.
 ROLE_SYNONYMS = {role: frozenset(others.split()) for role, others in word_table("role_synonyms").items()}
+
+
+
+def is_org_word(word: str) -> bool:
+    """A capitalised word that makes a name an organisation, in any capitalisation ("Plc", "PLC")."""
+    return word in ORG_WORDS or word.capitalize() in ORG_WORDS
+
+
+def is_place_word(word: str) -> bool:
+    """A capitalised word that makes a name a place ("Street", "STREET")."""
+    return word in PLACE_WORDS or word.capitalize() in PLACE_WORDS
+
 
 _MALE_TITLES = word_list("male_titles")
 _FEMALE_TITLES = word_list("female_titles")

@@ -142,17 +142,17 @@ class ArticleView:
             self.corrections.append(LabelCorrection(cluster, label, reason))
         return cluster
 
-    def new_person(self, name: str, mention: Mention) -> EntityCluster:
-        """A person the model did not tag, named in a speaker slot ("…," said Okafor); added by the corrections step."""
+    def new_entity(self, name: str, mention: Mention, label: str) -> EntityCluster:
+        """An entity the model did not tag, named in a speaker slot ("…," said Okafor); the corrections step adds it."""
         known = self._new_names.get(normalize_name(name))
         if known is not None:
             return known
-        cluster = EntityCluster(number=-1 - len(self._new_names), mentions=[mention], name=name, label="PERSON",
+        cluster = EntityCluster(number=-1 - len(self._new_names), mentions=[mention], name=name, label=label,
                                 aliases=[name])
         self._new_names[normalize_name(name)] = cluster
         for token in range(mention.first_token, mention.last_token):
             self._new_names[f"@{mention.segment}:{token}"] = cluster
-        self.corrections.append(LabelCorrection(cluster, "PERSON", "a name in a speaker slot the model did not tag"))
+        self.corrections.append(LabelCorrection(cluster, label, "a name in a speaker slot the model did not tag"))
         return cluster
 
 

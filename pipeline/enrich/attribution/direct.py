@@ -1,6 +1,7 @@
 """The sieves that find the speaker of a direct quote, in the order they run by default.
 
-Local sieves (one quote's own sentence): `trigram`, `dependency`, `according_to`, `colon`.
+Local sieves (one quote's own sentence): `trigram`, `dependency`, `according_to`, `colon`,
+`narration_subject`.
 Context sieves (borrow from the quotes and sentences around): `paragraph_chain`,
 `previous_quote`, `previous_sentence`.
 """
@@ -15,7 +16,7 @@ from pipeline.enrich.entities import EntityCluster
 from pipeline.enrich.names import ORG_NOUNS, PERSON_NOUNS, TITLE_WORDS
 from pipeline.enrich.quotes import QuoteSpan
 
-__all__ = ["TrigramSieve", "DependencySieve", "AccordingToSieve", "ColonSieve", "ParagraphChainSieve",
+__all__ = ["TrigramSieve", "DependencySieve", "AccordingToSieve", "ColonSieve", "NarrationSubjectSieve", "ParagraphChainSieve",
            "PreviousQuoteSieve", "PreviousSentenceSieve", "DIRECT_SIEVES"]
 
 _EARLY_TOKENS = 8
@@ -43,7 +44,20 @@ def _ends_phrase(tokens: list, index: int) -> bool:
     token = tokens[index]
     if token.lower_ in ("'s", "’s", "'", "’"):
         return False
+    if token.text in ("-", "–") and not tokens[index - 1].whitespace_:
+        return False  # "Los Angeles-based attorney X": the place only modifies
     return token.is_punct or token.pos_ not in ("NOUN", "PROPN", "PART")
+
+
+def _noun_phrase_ends(tokens: list, index: int) -> bool:
+    """After "said the company": the sentence ends, or a comma not followed by a name (which would be the
+    speaker: "said the American ambassador at the time, John E. Herbst")."""
+    if index >= len(tokens) or tokens[index].text in (".", ";", "!", "?"):
+        return True
+    if tokens[index].text != ",":
+        return False
+    following = tokens[index + 1] if index + 1 < len(tokens) else None
+    return following is None or not (following.pos_ == "PROPN" or following.ent_type_)
 
 
 def _speaker_words(tokens: list, start: int, step: int) -> tuple[list, int]:
@@ -84,7 +98,7 @@ def _speaker_words(tokens: list, start: int, step: int) -> tuple[list, int]:
     while 0 <= index < len(tokens) and tokens[index].pos_ in ("DET", "ADJ", "NOUN", "PROPN", "NUM"):
         run.append(tokens[index])
         index += step
-    if step > 0 and not _ends_phrase(tokens, index):
+    if step > 0 and not _noun_phrase_ends(tokens, index):
         return [], start
     run.sort(key=lambda t: t.i)
     if run and run[-1].pos_ == "NOUN" and run[-1].lower_ in ORG_NOUNS | PERSON_NOUNS | TITLE_WORDS:
@@ -125,6 +139,10 @@ class TrigramSieve(QuoteSieve):
             if words and words[-1].i == tokens[-1].i - 1:
                 return Finding(resolver.resolve_words(words, site.segment).speaker, tokens[-1].text, self.name)
         return None
+
+
+def _words(tokens: list) -> list:
+    return [t for t in tokens if not (t.is_punct or t.is_space)]
 
 
 def _skip_aside(tokens: list) -> list:
@@ -209,6 +227,30 @@ class ColonSieve(QuoteSieve):
         return Finding(slot.speaker, None, self.name) if slot is not None else None
 
 
+class NarrationSubjectSieve(QuoteSieve):
+    """A quoted phrase inside a sentence of narration with no reporting verb next to it: the subject of
+    the sentence, when it stands outside the quote (`Paul Ryan described the safety net as "a hammock
+    that lulls able-bodied people"`)."""
+
+    name = "narration_subject"
+    reads = Reads(entities=True, pos=True, parse=frozenset({"quote"}))
+
+    def attribute(self, number, quotes, findings, view, resolver):
+        site = _site(view, quotes[number], view.sites)
+        if site is None or not (_words(site.pre) or _words(site.post)):
+            return None
+        tokens = _words(site.pre) or _words(site.post)
+        root = tokens[0].sent.root
+        allowed = resolver.readable(root, site.segment)
+        if not allowed(root):
+            return None
+        subjects = [c for c in root.children if c.dep_ in SUBJECT_DEPS and allowed(c)]
+        if not subjects:
+            return None
+        slot = resolver.resolve(subjects[0], site.segment)
+        return Finding(slot.speaker, None, self.name) if slot.speaker is not None else None
+
+
 class ParagraphChainSieve(QuoteSieve):
     """A quote over several paragraphs (each opens with a mark, only the last closes) has one speaker:
     the one found for any of its parts."""
@@ -234,6 +276,9 @@ class PreviousQuoteSieve(QuoteSieve):
     local = False
 
     def attribute(self, number, quotes, findings, view, resolver):
+        site = _site(view, quotes[number], view.sites)
+        if site is not None and (_words(site.pre) or _words(site.post)):
+            return None  # a quote inside narration is not a speaker's words going on
         previous = number - 1
         if previous >= 0 and quotes[previous].paragraph >= quotes[number].paragraph - 1 and findings[previous]:
             found = findings[previous]
@@ -279,5 +324,5 @@ def _previous_sentence_person(view: ArticleView, resolver: SpeakerResolver, quot
     return None
 
 
-DIRECT_SIEVES = (TrigramSieve, DependencySieve, AccordingToSieve, ColonSieve,
+DIRECT_SIEVES = (TrigramSieve, DependencySieve, AccordingToSieve, ColonSieve, NarrationSubjectSieve,
                  ParagraphChainSieve, PreviousQuoteSieve, PreviousSentenceSieve)

@@ -47,6 +47,10 @@ def _content(view: ArticleView, segment: Segment, first: int, last: int, taken: 
         first += 1
     while last >= first and (doc[last].text in _TRAILING or doc[last].is_space):
         last -= 1
+    for index in range(first + 1, last):  # "she wanted to return: "This city …"": the quote is its own
+        if doc[index].text in (":", "—") and doc[index + 1].text in _OPENING_MARKS:
+            last = index - 1
+            break
     if last < first or sum(1 for t in doc[first:last + 1] if t.is_alpha) < MIN_CONTENT_WORDS:
         return None
     text = doc[first:last + 1].text
@@ -62,6 +66,7 @@ def _content(view: ArticleView, segment: Segment, first: int, last: int, taken: 
 
 
 _CLOSING_MARKS = frozenset({'"', "”", "’", "'"})
+_OPENING_MARKS = frozenset({'"', "“", "‘", "'"})
 
 
 def _opens_more(text: str) -> bool:
@@ -73,11 +78,14 @@ _QUESTION_WORDS = frozenset({"whether", "if", "what", "who", "whom", "whose", "w
 
 
 def _question_or_denial(verb, clause) -> bool:
-    """'asked what she would miss', 'did not say whether …': a question or a refusal reports no content."""
+    """'asked what she would miss', 'asked whether …', 'did not say whether …': a question or a refusal
+    reports no content (but "said if he wins, …" does: that "if" opens a condition inside the content)."""
     if any(c.dep_ == "neg" for c in verb.children):
         return True
+    if any(c.dep_ == "mark" and c.lower_ in ("whether", "if") for c in clause.children):
+        return True
     first = clause.left_edge
-    return first.lower_ in _QUESTION_WORDS
+    return first.lower_ in _QUESTION_WORDS and first.lower_ not in ("if", "when")
 
 
 def _before_verb(verb) -> list:
@@ -95,17 +103,18 @@ def _core_edges(verb) -> tuple[int, int]:
     return left, right
 
 
-def _complement(verb):
-    """The clause a reporting verb governs after it: its `ccomp`, or a "that" clause the parser hung on a
-    noun after the verb as a relative clause ("told reporters outside the gates that morale was high")."""
-    for child in verb.children:
-        if child.dep_ in _CLAUSE_DEPS and child.i > verb.i:
-            return child
+def _complement(verb) -> tuple[object, int, int] | None:
+    """The clause a reporting verb governs after it, as (its root, first token, last token): its
+    complements (`ccomp`; a misparse may split one clause into two), or a "that" clause the parser hung
+    on a noun after the verb as a relative clause ("told reporters outside the gates that morale …")."""
+    clauses = [c for c in verb.children if c.dep_ in _CLAUSE_DEPS and c.i > verb.i]
+    if clauses:
+        return clauses[0], min(c.left_edge.i for c in clauses), max(c.right_edge.i for c in clauses)
     for token in verb.subtree:
         if token.i > verb.i and token.dep_ == "relcl" and any(
             c.dep_ == "mark" and c.lower_ == "that" for c in token.children
         ) and any(c.dep_ in SUBJECT_DEPS for c in token.children):
-            return token
+            return token, token.left_edge.i, token.right_edge.i
     return None
 
 
@@ -119,16 +128,19 @@ class ReportedClauseSieve(ReportedSieve):
     def extract(self, view: ArticleView, resolver: SpeakerResolver, taken):
         found = []
         for segment, verb, _ in _cue_tokens(view):
-            clause = _complement(verb)
-            if clause is None or not any(c.dep_ in _CLAUSE_SUBJECTS for c in clause.children):
+            complement = _complement(verb)
+            if complement is None:
+                continue
+            clause, first, last = complement
+            if not any(t.dep_ in _CLAUSE_SUBJECTS for t in segment.doc[first:last + 1]):
                 continue  # "what it says will be …": a clause without its own subject is not reported speech
             if _question_or_denial(verb, clause):
                 continue
-            span = _content(view, segment, clause.left_edge.i, clause.right_edge.i, taken)
+            span = _content(view, segment, first, last, taken)
             if span is None:
                 continue
             window = _before_verb(verb)
-            subject = subject_of(verb, {t.i for t in window})
+            subject = subject_of(verb, resolver.readable(verb, segment))
             if subject is not None:
                 slot = resolver.resolve(subject, segment)
             else:

@@ -24,12 +24,13 @@ from pipeline.enrich.names import (
     NAME_SUFFIXES,
     ORG_FIRST_WORDS,
     ORG_NOUNS,
-    ORG_WORDS,
     PERSON_NOUNS,
     PLACE_LABELS,
     ROLE_SYNONYMS,
     SPOKESPERSON_NOUNS,
     TITLE_WORDS,
+    is_org_word,
+    plural,
 )
 from pipeline.enrich.segments import Segment
 
@@ -41,6 +42,7 @@ _PLURAL = frozenset({"they", "them"})
 _INDEFINITE = frozenset({"a", "an", "one", "another", "some", "several", "many", "two", "three"})
 # Entity types that never speak: a capitalised "Wednesday" is not a name.
 _NOT_SPEAKERS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"})
+ORG_NOUN_FORMS = ORG_NOUNS | {plural(w) for w in ORG_NOUNS}
 
 
 @dataclass(frozen=True)
@@ -56,14 +58,17 @@ def name_shaped(cluster: EntityCluster) -> bool:
     return 2 <= len(words) <= 3 and all(w[:1].isupper() and w.replace("-", "").isalpha() for w in words)
 
 
-def subject_of(verb, in_window: set[int]):
-    """The subject of a reporting verb, or of the clause it hangs from ('..., calling it "..."')."""
+def subject_of(verb, allowed):
+    """The subject of a reporting verb, or of the clause it hangs from ('..., calling it "..."',
+    'X criticized the accord …, saying …'); the one nearest the verb when there are several (a
+    dateline such as "LONDON (Reuters) -" can be parsed as a second subject). `allowed(token)` says
+    which tokens may be read (the same sentence, outside quote marks)."""
     current = verb
     for _ in range(3):
-        subjects = [c for c in current.children if c.dep_ in SUBJECT_DEPS and c.i in in_window]
+        subjects = [c for c in current.children if c.dep_ in SUBJECT_DEPS and allowed(c)]
         if subjects:
-            return subjects[0]
-        if current.head is current or current.dep_ not in ("advcl", "xcomp", "conj", "ccomp") or current.head.i not in in_window:
+            return min(subjects, key=lambda c: abs(c.i - current.i))
+        if current.head is current or current.dep_ not in ("advcl", "xcomp", "conj", "ccomp") or not allowed(current.head):
             return None
         current = current.head
     return None
@@ -77,18 +82,23 @@ class SpeakerResolver:
     # --- slots next to a cue --------------------------------------------------------
     def speaker_of_verb(self, verb, window: list, segment: Segment) -> Slot | None:
         """The speaker of a reporting verb: its subject, else the nominal next to it."""
-        in_window = {t.i for t in window}
         if self.view.cues.is_according(verb):
             return self.according_to(verb, segment)
-        subject = subject_of(verb, in_window)
+        subject = subject_of(verb, self.readable(verb, segment))
         if subject is not None:
             return self.resolve(subject, segment)
         before = [t for t in window if t.i < verb.i][::-1]
         after = [t for t in window if t.i > verb.i]
         found = self.first_nominal(before, segment)
         if found is None and verb.lower_ not in ("told", "tells", "tell", "telling"):  # "told Y" names the listener
-            found = self.first_nominal(after, segment, skip_objects=True)
+            found = self.first_nominal(after, segment)
         return found
+
+    def readable(self, verb, segment: Segment):
+        """The test `subject_of` applies: a token of the verb's sentence that is outside quote marks."""
+        sentence = verb.sent
+        return lambda token: (sentence.start <= token.i < sentence.end
+                              and not self.view.in_quote(segment.token_body_start(token.i)))
 
     def according_to(self, according, segment: Segment) -> Slot | None:
         """The speaker of "according to X": the object of "to" ("according to a study" names nobody)."""
@@ -99,11 +109,11 @@ class SpeakerResolver:
             return self.resolve(objects[0], segment)
         return self.first_nominal(list(doc[according.i + 2:according.right_edge.i + 1]), segment)
 
-    def first_nominal(self, tokens: list, segment: Segment, skip_objects: bool = False) -> Slot | None:
+    def first_nominal(self, tokens: list, segment: Segment) -> Slot | None:
         """The first token that can name a speaker: an entity, a name, a pronoun, a role or an organisation."""
         for token in tokens:
-            if (skip_objects and token.dep_ in OBJECT_DEPS) or token.ent_type_ in _NOT_SPEAKERS:
-                continue
+            if token.dep_ in OBJECT_DEPS or token.ent_type_ in _NOT_SPEAKERS:
+                continue  # "in Paris", "told reporters": objects do not speak
             if self.view.entity_at(segment, token.i):
                 return self.resolve(token, segment)
             word = token.lower_.rstrip(".")
@@ -130,7 +140,7 @@ class SpeakerResolver:
         position = segment.token_body_start(token.i)
         if token.pos_ == "PRON":
             return Slot(self.pronoun(token.lower_, position))
-        if token.pos_ == "PROPN":
+        if token.pos_ == "PROPN" or (token.text[:1].isupper() and token.is_alpha and self.view.by_name(token.text)):
             words = [c for c in token.children if c.dep_ in ("compound", "flat") and c.i < token.i] + [token]
             return Slot(self.proper_name(sorted(words, key=lambda t: t.i), segment))
         determiners = [c.lower_ for c in token.children if c.dep_ in ("det", "nummod")]
@@ -138,17 +148,22 @@ class SpeakerResolver:
         return Slot(self.noun_phrase(token.lower_, modifiers, determiners, position))
 
     def resolve_words(self, tokens: list, segment: Segment) -> Slot:
-        """The entity a run of adjacent words names ("Pieter van Dijk", "she", "the company"), without the parse."""
-        for token in tokens:
-            cluster = self.view.entity_at(segment, token.i)
-            if cluster is not None:
-                return Slot(cluster)
+        """The entity a run of adjacent words names ("Pieter van Dijk", "she", "the company"), without the
+        parse. A name's entity is read from its last words first ("UC-AFT President Bob Samuels"); in a
+        noun phrase only the head counts ("the American ambassador" is not "American")."""
         head = tokens[-1]
         position = segment.token_body_start(tokens[0].i)
         if head.pos_ == "PRON":
             return Slot(self.pronoun(head.lower_, position))
-        if head.pos_ == "PROPN":
+        if head.pos_ == "PROPN" or head.ent_type_:
+            for token in reversed(tokens):
+                cluster = self.view.entity_at(segment, token.i)
+                if cluster is not None:
+                    return Slot(cluster)
             return Slot(self.proper_name([t for t in tokens if t.pos_ == "PROPN"], segment))
+        cluster = self.view.entity_at(segment, head.i)
+        if cluster is not None:
+            return Slot(cluster)
         determiners = [t.lower_ for t in tokens if t.pos_ in ("DET", "NUM")]
         modifiers = {t.lower_ for t in tokens[:-1] if t.pos_ in ("ADJ", "NOUN", "PROPN")}
         return Slot(self.noun_phrase(head.lower_, modifiers, determiners, position))
@@ -207,21 +222,35 @@ class SpeakerResolver:
 
     # --- names and nouns ----------------------------------------------------------------
     def proper_name(self, words: list, segment: Segment) -> EntityCluster | None:
-        """A capitalised name: the entity under that name or its surname, else a new person."""
+        """A capitalised name: the entity under that name or its surname, else a new entity.
+
+        Titles inside the name are dropped ("Army Capt. Christian Pardo"), and so are suffixes
+        ("Emanuel Cleaver II"). A new entity is an organisation when a word of its name or its
+        apposition says so ("Affirm, one of the firms named"), else a person.
+        """
+        titled = [at for at, t in enumerate(words) if t.lower_.rstrip(".") in TITLE_WORDS]
+        if titled and titled[-1] < len(words) - 1:
+            words = words[titled[-1] + 1:]
         while len(words) > 1 and words[-1].lower_.rstrip(".") in NAME_SUFFIXES:
-            words = words[:-1]  # "Emanuel Cleaver II"
+            words = words[:-1]
+        if not words:
+            return None
         name = " ".join(t.text for t in words)
         found = self.view.by_name(name) or self.view.by_name(words[-1].text)
         if found is not None:
             return found
-        if (len(words) < 2 or not all(t.text[:1].isupper() and t.text.isalpha() for t in words)
+        if (not all(t.text[:1].isupper() and t.text.replace("-", "").isalpha() for t in words)
                 or words[-1].lower_ in TITLE_WORDS or any(t.ent_type_ in _NOT_SPEAKERS for t in words)):
-            return None  # one unknown capitalised word may be a firm as well as a surname
-        if any(t.text in ORG_WORDS or t.text in ORG_FIRST_WORDS for t in words):
             return None
+        label = "ORG" if any(is_org_word(t.text) or t.text in ORG_FIRST_WORDS for t in words) else "PERSON"
+        for child in words[-1].children:
+            if child.dep_ == "appos":
+                nouns = [t.lower_ for t in child.subtree if t.pos_ == "NOUN"]
+                if any(n in ORG_NOUN_FORMS for n in nouns) and not any(n in PERSON_NOUNS for n in nouns):
+                    label = "ORG"
         start = segment.token_body_start(words[0].i)
-        mention = Mention(start, start + len(name), name, "PERSON", segment.number, words[0].i, words[-1].i + 1, True)
-        return self.view.new_person(name, mention)
+        mention = Mention(start, start + len(name), name, label, segment.number, words[0].i, words[-1].i + 1, True)
+        return self.view.new_entity(name, mention, label)
 
     def noun_phrase(self, head: str, modifiers: set[str], determiners: list[str], position: int) -> EntityCluster | None:
         """'the ministry' -> the ministry named before; 'the lawmaker' -> the lawmaker named before."""
