@@ -25,13 +25,14 @@ from pipeline.enrich.mentions import (
 from pipeline.enrich.names import (
     ACRONYM_STOPWORDS,
     CANONICAL_NAMES,
+    NAME_SUFFIXES,
     PLACE_LABELS,
     gender_of_first_name,
     gender_of_title,
 )
 from pipeline.enrich.segments import Segment
 
-__all__ = ["Mention", "EntityCluster", "EntityIndex", "build_entity_index", "normalize_name"]
+__all__ = ["Mention", "EntityCluster", "EntityIndex", "build_entity_index", "normalize_name", "surname"]
 
 
 @lru_cache(maxsize=4096)
@@ -41,6 +42,14 @@ def normalize_name(text: str) -> str:
     if text.startswith("the "):
         text = text[4:]
     return text
+
+
+def surname(name: str) -> str:
+    """The last word of a person's name, a generational suffix aside ("Emanuel Cleaver II" -> "Cleaver")."""
+    words = name.split()
+    while len(words) > 1 and words[-1].lower().rstrip(".") in NAME_SUFFIXES:
+        words.pop()
+    return words[-1] if words else name
 
 
 @dataclass
@@ -95,7 +104,7 @@ class EntityIndex:
         for alias in [cluster.name, *cluster.aliases]:
             self._by_alias.setdefault(normalize_name(alias), cluster)
         if cluster.label == "PERSON" and " " in cluster.name:
-            self._by_alias.setdefault(normalize_name(cluster.name.split()[-1]), cluster)
+            self._by_alias.setdefault(normalize_name(surname(cluster.name)), cluster)
 
     def reindex(self) -> None:
         self._by_token.clear()
@@ -165,7 +174,7 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
             if acronym:
                 acronyms.append((mention, acronym))
 
-    clusters = list(groups.values())
+    clusters = _without_headline_runs(list(groups.values()), segments, body)
     for cluster in clusters:
         cluster.label = _majority_label(cluster)
     clusters = _merge_acronyms(clusters, acronyms, groups)
@@ -181,6 +190,31 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
     index.clusters.sort(key=lambda c: c.first_start)
     index.reindex()
     return index
+
+
+def _headline_cased(title: str) -> bool:
+    """A title in headline case ("Chipmaker Halvorsen To Close Ashby Plant"): its long words nearly all capitalised."""
+    words = [w for w in re.findall(r"[A-Za-z][\w'’-]*", title) if len(w) > 3]
+    return len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
+def _without_headline_runs(clusters: list[EntityCluster], segments: list[Segment], body: str) -> list[EntityCluster]:
+    """Drop names found only in a headline-case title that run over common words ("Halvorsen Semiconductors
+    To Close Ashby Plant"): in such a title capitals do not mark names, and the body names the real ones."""
+    if not segments or segments[0].offset >= 0:
+        return clusters
+    title = segments[0].text[: -segments[0].offset]
+    if not _headline_cased(title):
+        return clusters
+    common = set(re.findall(r"\b[a-z]+\b", body))
+    kept = []
+    for cluster in clusters:
+        title_only = all(m.start < 0 for m in cluster.mentions)
+        words = cluster.mentions[0].text.split()
+        if title_only and len(words) > 1 and any(w.lower() in common for w in words):
+            continue
+        kept.append(cluster)
+    return kept
 
 
 def _finish(cluster: EntityCluster) -> None:
@@ -249,7 +283,7 @@ def _merge_surnames(clusters: list[EntityCluster]) -> list[EntityCluster]:
         if kind is None:
             continue
         for form in {m.text for m in full.mentions}:
-            words = tuple(form.casefold().split())
+            words = _name_words(form)
             for size in range(1, len(words)):
                 for key in ((kind, "end", words[-size:]), (kind, "start", words[:size])):
                     owners = by_part.setdefault(key, [])
@@ -267,6 +301,14 @@ def _merge_surnames(clusters: list[EntityCluster]) -> list[EntityCluster]:
         target.fixed_label = target.label  # the short forms' own labels were the model's slips
         _merge(target, cluster)
     return kept
+
+
+def _name_words(name: str) -> tuple[str, ...]:
+    """The words of a name without a generational suffix ("Emanuel Cleaver II" -> emanuel, cleaver)."""
+    words = name.casefold().split()
+    while len(words) > 1 and words[-1].rstrip(".") in NAME_SUFFIXES:
+        words.pop()
+    return tuple(words)
 
 
 def _short_form_target(
@@ -313,7 +355,7 @@ def _count_untagged(index: EntityIndex, segments: list[Segment]) -> None:
             if " " not in alias and (cluster.label == "PERSON" or ACRONYM_RE.match(alias)):
                 single.setdefault(alias, cluster)
         if cluster.label == "PERSON" and " " in cluster.name:
-            single.setdefault(cluster.name.split()[-1], cluster)
+            single.setdefault(surname(cluster.name), cluster)
         for title in cluster.titles:
             if title.startswith("acronym:"):
                 single.setdefault(title.split(":", 1)[1], cluster)

@@ -16,6 +16,7 @@ A slot naming nobody in particular ("a resident said") resolves to no entity, bu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pipeline.enrich.attribution.context import OBJECT_DEPS, SUBJECT_DEPS, ArticleView
@@ -42,6 +43,8 @@ _PLURAL = frozenset({"they", "them"})
 _INDEFINITE = frozenset({"a", "an", "one", "another", "some", "several", "many", "two", "three"})
 # Entity types that never speak: a capitalised "Wednesday" is not a name.
 _NOT_SPEAKERS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"})
+_PARTY_TAG = re.compile(r"\(\s*([DRI])\s*-")
+_PARTIES = {"D": "democrat", "R": "republican", "I": "independent"}
 ORG_NOUN_FORMS = ORG_NOUNS | {plural(w) for w in ORG_NOUNS}
 
 
@@ -128,6 +131,10 @@ class SpeakerResolver:
     def resolve(self, token, segment: Segment) -> Slot:
         """The entity a speaker token stands for, through the parse around it."""
         cluster = self.view.entity_at(segment, token.i)
+        determiners = [c.lower_ for c in token.children if c.dep_ in ("det", "nummod")]
+        if "the" in determiners and token.lower_ in ROLE_SYNONYMS:  # "the Missouri Democrat": a person named before
+            modifiers = {c.lower_ for c in token.children if c.dep_ in ("compound", "amod")}
+            return Slot(self.noun_phrase(token.lower_, modifiers, determiners, segment.token_body_start(token.i)))
         if cluster is None:
             related = [c for c in token.children if c.dep_ in ("appos", "compound", "flat", "nmod")]
             related.sort(key=lambda c: c.dep_ != "appos")
@@ -142,7 +149,8 @@ class SpeakerResolver:
             return Slot(self.pronoun(token.lower_, position))
         if token.pos_ == "PROPN" or (token.text[:1].isupper() and token.is_alpha and self.view.by_name(token.text)):
             words = [c for c in token.children if c.dep_ in ("compound", "flat") and c.i < token.i] + [token]
-            return Slot(self.proper_name(sorted(words, key=lambda t: t.i), segment))
+            joined = self._joined_name(token)
+            return Slot(self.proper_name(joined or sorted(words, key=lambda t: t.i), segment))
         determiners = [c.lower_ for c in token.children if c.dep_ in ("det", "nummod")]
         modifiers = {c.lower_ for c in token.children if c.dep_ in ("compound", "amod")}
         return Slot(self.noun_phrase(token.lower_, modifiers, determiners, position))
@@ -167,6 +175,18 @@ class SpeakerResolver:
         determiners = [t.lower_ for t in tokens if t.pos_ in ("DET", "NUM")]
         modifiers = {t.lower_ for t in tokens[:-1] if t.pos_ in ("ADJ", "NOUN", "PROPN")}
         return Slot(self.noun_phrase(head.lower_, modifiers, determiners, position))
+
+    @staticmethod
+    def _joined_name(token) -> list | None:
+        """'The Hostages and Missing Families Forum': a name the parser split at "and" into two conjuncts,
+        when the words run on without a gap and the last one makes it an organisation."""
+        conjuncts = [c for c in token.children if c.dep_ == "conj" and c.pos_ == "PROPN" and c.i > token.i]
+        if not conjuncts:
+            return None
+        words = list(token.doc[token.i:conjuncts[0].i + 1])
+        if all(t.pos_ == "PROPN" or t.lower_ in ("and", "&") for t in words) and is_org_word(words[-1].text):
+            return words
+        return None
 
     def _entity_near(self, token, segment: Segment) -> EntityCluster | None:
         found = self.view.entity_at(segment, token.i)
@@ -239,7 +259,8 @@ class SpeakerResolver:
         found = self.view.by_name(name) or self.view.by_name(words[-1].text)
         if found is not None:
             return found
-        if (not all(t.text[:1].isupper() and t.text.replace("-", "").isalpha() for t in words)
+        if (not all(t.text[:1].isupper() and t.text.replace("-", "").isalpha() or t.lower_ in ("and", "&", "of")
+                    for t in words)
                 or words[-1].lower_ in TITLE_WORDS or any(t.ent_type_ in _NOT_SPEAKERS for t in words)):
             return None
         label = "ORG" if any(is_org_word(t.text) or t.text in ORG_FIRST_WORDS for t in words) else "PERSON"
@@ -311,6 +332,10 @@ class SpeakerResolver:
             before = doc[mention.first_token - 1] if mention.first_token > 0 else None
             if before is not None and before.is_lower and before.lower_ in PERSON_NOUNS:
                 roles.add(before.lower_)
+            after = doc[mention.last_token:mention.last_token + 4].text
+            party = _PARTY_TAG.match(after)
+            if party:  # "Rep. Emanuel Cleaver II (D-Mo.)"
+                roles.add(_PARTIES[party.group(1)])
             if mention.last_token < len(doc) and doc[mention.last_token].text == ",":
                 for token in doc[mention.last_token + 1:mention.last_token + 8]:
                     if token.is_punct:
