@@ -69,7 +69,7 @@ def enrich_lines(lines: Iterable[str | bytes], out: TextIO, enricher: Enricher, 
 def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level or "WARNING")
     settings = load_settings(args.config)
-    enricher = Enricher(settings.nlp.model, settings.nlp.pipe_batch_size)
+    enricher = Enricher(settings.nlp.model, settings.nlp.pipe_batch_size, sieves=settings.nlp.sieves)
     enricher.warm_up()
     stdin = sys.stdin.buffer
     limit = settings.limits.max_body_bytes * 2

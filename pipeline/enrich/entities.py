@@ -338,12 +338,15 @@ def _latest_before(cluster: EntityCluster, candidates: list[EntityCluster]) -> E
 
 
 def _person_like(cluster: EntityCluster) -> bool:
-    """A short form that may be a surname: mostly tagged PERSON, an ORG, or a subject."""
+    """A short form that may be a surname: mostly tagged PERSON, an ORG, a subject, or a one-word
+    place that a full name ends with (the caller checks that) and that never follows "in"/"at"
+    ("According to Blinken" tagged as a place)."""
     votes = cluster.label_votes()
     return (
         votes.get("PERSON", 0) * 2 >= sum(votes.values())
         or cluster.label == "ORG"
         or any(m.is_subject for m in cluster.mentions)
+        or (len(cluster.mentions[0].text.split()) == 1 and not any(m.after_locative for m in cluster.mentions))
     )
 
 

@@ -60,6 +60,7 @@ class Mention:
     is_subject: bool
     titles: tuple[str, ...] = ()
     by_context: bool = False  # the label comes from the words around the mention, not the model
+    after_locative: bool = False  # "in X", "at X", "near X": where places stand
 
 
 def word_tables(text: str) -> tuple[set[str], Counter[str]]:
@@ -134,6 +135,11 @@ def clean_mention(
         return None
     if label == "PERSON" and last - first == 1 and doc[first].text in KINSHIP_WORDS:
         return None
+    if label != "PERSON" and last - first >= 2 and _titled_name(doc, first, last):
+        titles.append(doc[first].lower_.rstrip("."))  # "Mayor Sofia Reyes" tagged as a work of art
+        first += 1
+        label = "PERSON"
+        text = doc[first:last].text.strip()
     context_label = _label_by_context(doc, first, last, label, places)
     if context_label == "PERSON":
         first = extend_first_name(doc, first, last, lowercase_words)
@@ -147,6 +153,7 @@ def clean_mention(
     return Mention(
         start, end, text, context_label, segment.number, first, last, is_subject, tuple(titles),
         by_context=context_label != label,
+        after_locative=first > 0 and doc[first - 1].lower_ in _LOCATIVES,
     )
 
 
@@ -162,6 +169,31 @@ def extend_first_name(doc, first: int, last: int, lowercase_words: set[str]) -> 
     ):
         return first - 1
     return first
+
+
+_LOCATIVES = frozenset({"in", "at", "near", "from", "outside", "across", "around", "into", "toward", "towards"})
+_HONORIFICS = frozenset({"mr.", "mrs.", "ms.", "dr.", "sen.", "rep.", "gov.", "mayor", "senator", "president"})
+
+
+def _titled_name(doc, first: int, last: int) -> bool:
+    """A title and then a person's name: "Mayor Sofia Reyes", "Dr. Okafor" (not "General Electric")."""
+    title, rest = doc[first], [doc[i] for i in range(first + 1, last)]
+    if not all(t.text[:1].isupper() and t.is_alpha for t in rest) or any(is_org_word(t.text) for t in rest):
+        return False
+    if title.lower_ in _HONORIFICS:
+        return True
+    return _is_title(title) and gender_of_first_name(rest[0].text) is not None and len(rest) >= 2
+
+
+def _first_name_person(doc, first: int, last: int) -> bool:
+    """A known first name and a surname, all capitalised, no place or organisation word: a person
+    whatever the model says ("Marta Okafor" tagged as a place)."""
+    words = [doc[i].text for i in range(first, last)]
+    return (
+        2 <= len(words) <= 4 and gender_of_first_name(words[0]) is not None
+        and all(w[:1].isupper() and w.replace("-", "").isalpha() for w in words)
+        and not any(is_org_word(w) or is_place_word(w) for w in words)
+    )
 
 
 def _sentence_initial(doc, index: int) -> bool:
@@ -196,7 +228,8 @@ def _label_by_context(doc, first: int, last: int, label: str, places: set[str]) 
         return label if label in PLACE_LABELS else "LOC"
     if len(words) > 1 and (is_org_word(words[-1]) or words[0] in ORG_FIRST_WORDS):
         return "ORG"
-    if label != "PERSON" and (_person_context(doc, first, last) or _owned_by_place(doc, first, last, places)):
+    if label != "PERSON" and (_person_context(doc, first, last) or _owned_by_place(doc, first, last, places)
+                              or _first_name_person(doc, first, last)):
         return "PERSON"
     if label not in PLACE_LABELS and _place_context(doc, first, last):
         return "GPE"

@@ -50,7 +50,7 @@ class EmbeddedRuntime:
 
     def __init__(self, settings: Settings, enricher: Enricher | None = None, progress=None) -> None:
         self.settings = settings
-        self.enricher = enricher or Enricher(settings.nlp.model, settings.nlp.pipe_batch_size)
+        self.enricher = enricher or Enricher(settings.nlp.model, settings.nlp.pipe_batch_size, sieves=settings.nlp.sieves)
         self.index = EmbeddedIndex(index_path(settings))
         self.deadletters = DeadLetterFile(deadletter_path(settings))
         self.progress = progress

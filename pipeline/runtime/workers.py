@@ -238,7 +238,7 @@ class EnrichWorker(_ConsumerWorker):
 
     def __init__(self, settings: Settings, enricher: Enricher | None = None) -> None:
         super().__init__(settings)
-        self.enricher = enricher or Enricher(settings.nlp.model, settings.nlp.pipe_batch_size)
+        self.enricher = enricher or Enricher(settings.nlp.model, settings.nlp.pipe_batch_size, sieves=settings.nlp.sieves)
         self.outbox: Outbox | None = None
 
     def source_topic(self) -> str:
