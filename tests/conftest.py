@@ -21,7 +21,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """Print the enrichment scorer's figures (quotes, speakers, entities) whenever its tests ran."""
     lines = config.stash.get(EVAL_REPORT, None)
     if lines:
-        terminalreporter.section("enrichment scores on eval/articles (eval/score.py)")
+        terminalreporter.section("enrichment scores: development set and held-out set (eval/score.py)")
         for line in lines:
             terminalreporter.write_line(line)
 
