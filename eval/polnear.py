@@ -35,6 +35,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: eval/polnear.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from eval.matching import match_spans, trim  # noqa: E402
 from eval.polnear_data import (  # noqa: E402
     MIN_WORDS,
     Annotation,
@@ -126,21 +127,6 @@ def _chars(body: str, start: int, end: int, *masks: bytearray, without: bytearra
     )
 
 
-def _overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
-    shared = min(a[1], b[1]) - max(a[0], b[0])
-    longest = max(a[1] - a[0], b[1] - b[0])
-    return shared / longest if shared > 0 and longest > 0 else 0.0
-
-
-def _trim(body: str, start: int, end: int) -> tuple[int, int]:
-    edge = " \t\r\n.,;:!?…\"'“”‘’«»—–-"
-    while start < end and body[start] in edge:
-        start += 1
-    while end > start and body[end - 1] in edge:
-        end -= 1
-    return start, end
-
-
 def score_article(article: PolnearArticle, enriched: EnrichedArticle, tally: Tally, verbose: bool = False) -> None:
     """Add one article's figures, against each of its annotators, to `tally`."""
     body = article.body
@@ -166,19 +152,9 @@ def _score_direct(article, annotation: Annotation, runs, predicted: list[Quote],
             if chars > best_chars:
                 best, best_chars = attribution, chars
         owners.append(best if best_chars * 2 >= run.end - run.start else None)
-    spans = [_trim(body, q.start, q.end) for q in predicted]
-    pairs = sorted(
-        ((_overlap((u.start, u.end), p), ui, pi) for ui, u in enumerate(units) for pi, p in enumerate(spans)),
-        reverse=True,
-    )
-    matched: dict[int, int] = {}
-    used: set[int] = set()
-    for ratio, ui, pi in pairs:
-        if ratio < OVERLAP:
-            break
-        if ui not in matched and pi not in used:
-            matched[ui] = pi
-            used.add(pi)
+    spans = [trim(body, q.start, q.end) for q in predicted]
+    matched = match_spans([(u.start, u.end) for u in units], spans, OVERLAP)
+    used = set(matched.values())
     for ui, (unit, owner) in enumerate(zip(units, owners)):
         if owner is None:
             tally.add("direct_left_out", weight)
