@@ -41,6 +41,7 @@ from eval.polnear_data import (  # noqa: E402
     Annotation,
     PolnearArticle,
     load_split,
+    mid_sentence_capitals,
     names_match,
     quote_runs,
     source_name,
@@ -131,7 +132,7 @@ def score_article(article: PolnearArticle, enriched: EnrichedArticle, tally: Tal
     """Add one article's figures, against each of its annotators, to `tally`."""
     body = article.body
     weight = 1.0 / len(article.annotations)
-    lower_words = set(_LOWER_RE.findall(body))
+    lower_words = (set(_LOWER_RE.findall(body)), mid_sentence_capitals(body))
     runs = quote_runs(body)
     marks = _mask(len(body), [(r.start, r.end) for r in runs])
     direct = [q for q in enriched.quotes if (q.kind if hasattr(q, "kind") else "direct") == "direct"]
@@ -167,7 +168,7 @@ def _score_direct(article, annotation: Annotation, runs, predicted: list[Quote],
             continue
         tally.add("direct_found", weight)
         quote = predicted[matched[ui]]
-        named = source_name(owner.source_text, lower_words)
+        named = source_name(owner.source_text, *lower_words)
         tally.add(f"direct_source_{named.kind}", weight)
         if named.kind != "named":
             continue
@@ -217,7 +218,7 @@ def _score_indirect(article, annotation: Annotation, marks, predicted: list[Quot
                 tally.problems.append(f"{article.name}: missed indirect [{attribution.cue_text}] {text[:70]!r}")
             continue
         tally.add("indirect_found", weight)
-        named = source_name(attribution.source_text, lower_words)
+        named = source_name(attribution.source_text, *lower_words)
         if named.kind != "named":
             continue
         right = any(names_match(best.speaker, name) for name in named.names)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["Attribution", "Annotation", "PolnearArticle", "QuoteRun", "SourceName", "load_split",
-           "quote_runs", "source_name", "names_match", "SPLITS"]
+           "quote_runs", "source_name", "names_match", "mid_sentence_capitals", "SPLITS"]
 
 SPLITS = ("train", "dev")  # the test split is never read: it is kept to judge the result independently
 MIN_WORDS = 4
@@ -244,7 +244,8 @@ class SourceName:
         return self.names[0] if self.names else None
 
 
-def _name_pieces(run: str, at_start: bool, sentence_initial_common: set[str]) -> list[tuple[str, bool]]:
+def _name_pieces(run: str, at_start: bool, sentence_initial_common: set[str],
+                 mid_sentence: set[str] | None = None) -> list[tuple[str, bool]]:
     """A run of capitalised words cut at possessives and titles: (name, ends in a possessive) pieces."""
     pieces, words = [], []
     for word in run.split():
@@ -252,8 +253,10 @@ def _name_pieces(run: str, at_start: bool, sentence_initial_common: set[str]) ->
         if bare in _TITLES or bare in _FUNCTION_WORDS:
             words = []  # what follows a title is the name ("Navy Capt. Jeff Davis")
             continue
-        if at_start and not pieces and not words and word.lower() in sentence_initial_common:
-            continue
+        if at_start and not pieces and not words and (
+            word.lower() in sentence_initial_common or (mid_sentence is not None and word not in mid_sentence)
+        ):
+            continue  # "Aides said": capitalised only because it opens the sentence
         possessive = re.search(r"(?:'s|’s|s'|s’)$", word)
         words.append(re.sub(r"(?:'s|’s|')$|(?<=s)’$", "", word))
         if possessive:
@@ -264,7 +267,7 @@ def _name_pieces(run: str, at_start: bool, sentence_initial_common: set[str]) ->
     return pieces
 
 
-def source_name(source: str, sentence_initial_common: set[str]) -> SourceName:
+def source_name(source: str, sentence_initial_common: set[str], mid_sentence: set[str] | None = None) -> SourceName:
     """The head name of an annotated source, chosen without newswire's rules.
 
     Candidates are runs of capitalised words cut at titles and possessives, minus a capitalised
@@ -278,7 +281,7 @@ def source_name(source: str, sentence_initial_common: set[str]) -> SourceName:
     heads, bodies, owners = [], [], []
     heads_end = 0
     for match in _WORD_RUN_RE.finditer(text):
-        pieces = _name_pieces(match.group(), match.start() == 0, sentence_initial_common)
+        pieces = _name_pieces(match.group(), match.start() == 0, sentence_initial_common, mid_sentence)
         after = text[match.end():].lstrip()
         next_word = re.match(r"[a-z][\w’'-]*", after)
         before = text[:match.start()].split()
@@ -304,6 +307,11 @@ def source_name(source: str, sentence_initial_common: set[str]) -> SourceName:
     if owners:
         return SourceName("owner", (owners[0],))
     return SourceName("none")
+
+
+def mid_sentence_capitals(body: str) -> set[str]:
+    """Capitalised words the body uses after a lower-case word or a comma: names, not sentence openers."""
+    return set(re.findall(r"(?<=[a-z,;] )([A-Z][\w’'-]*)", body))
 
 
 def _name_words(name: str) -> list[str]:

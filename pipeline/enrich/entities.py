@@ -158,11 +158,12 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
     groups: dict[str, EntityCluster] = {}
     acronyms: list[tuple[Mention, str]] = []
     for segment in segments:
+        headline_end = -segment.offset if segment.offset < 0 and _headline_cased(segment.text[:-segment.offset]) else 0
         lowercase_words, capitalised = word_tables(segment.text)
         ents = segment.doc.ents
         places = {e.text for e in ents if e.label_ in PLACE_LABELS}
         for span in ents:
-            mention = clean_mention(segment, span, lowercase_words, capitalised, places)
+            mention = clean_mention(segment, span, lowercase_words, capitalised, places, headline_end)
             if mention is None:
                 continue
             key = normalize_name(mention.text)
@@ -174,7 +175,7 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
             if acronym:
                 acronyms.append((mention, acronym))
 
-    clusters = _without_headline_runs(list(groups.values()), segments, body)
+    clusters = list(groups.values())
     for cluster in clusters:
         cluster.label = _majority_label(cluster)
     clusters = _merge_acronyms(clusters, acronyms, groups)
@@ -196,25 +197,6 @@ def _headline_cased(title: str) -> bool:
     """A title in headline case ("Chipmaker Halvorsen To Close Ashby Plant"): its long words nearly all capitalised."""
     words = [w for w in re.findall(r"[A-Za-z][\w'’-]*", title) if len(w) > 3]
     return len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
-
-
-def _without_headline_runs(clusters: list[EntityCluster], segments: list[Segment], body: str) -> list[EntityCluster]:
-    """Drop names found only in a headline-case title that run over common words ("Halvorsen Semiconductors
-    To Close Ashby Plant"): in such a title capitals do not mark names, and the body names the real ones."""
-    if not segments or segments[0].offset >= 0:
-        return clusters
-    title = segments[0].text[: -segments[0].offset]
-    if not _headline_cased(title):
-        return clusters
-    common = set(re.findall(r"\b[a-z]+\b", body))
-    kept = []
-    for cluster in clusters:
-        title_only = all(m.start < 0 for m in cluster.mentions)
-        words = cluster.mentions[0].text.split()
-        if title_only and len(words) > 1 and any(w.lower() in common for w in words):
-            continue
-        kept.append(cluster)
-    return kept
 
 
 def _finish(cluster: EntityCluster) -> None:

@@ -69,7 +69,8 @@ def word_tables(text: str) -> tuple[set[str], Counter[str]]:
 
 
 def clean_mention(
-    segment: Segment, span, lowercase_words: set[str], capitalised: Counter[str], places: set[str]
+    segment: Segment, span, lowercase_words: set[str], capitalised: Counter[str], places: set[str],
+    headline_end: int = 0,
 ) -> Mention | None:
     """The mention of a spaCy entity span with determiners, titles and possessives removed."""
     label = span.label_
@@ -103,6 +104,11 @@ def clean_mention(
         for index in range(first + 2, last - 1):
             if doc[index].lower_ == "of" and doc[index + 1].is_title:
                 last = index  # "Tom Sanders of King's College"
+                break
+    if doc[first].idx < headline_end:  # a headline in title case: capitals do not end a name there
+        for index in range(first + 1, last):
+            if doc[index].lower_ in lowercase_words and not doc[index].is_punct:
+                last = index  # "Bernie Sanders Promises Action On Immigration" -> "Bernie Sanders"
                 break
     # A capitalised common word opening a sentence or a headline ("Novelist Hanna Berg").
     if first < last and _sentence_initial(doc, first) and doc[first].lower_ in lowercase_words:
