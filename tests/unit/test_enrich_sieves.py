@@ -170,3 +170,11 @@ def test_every_sieve_says_what_it_reads():
     for name, sieve in SIEVES.items():
         assert sieve.__doc__ and sieve.reads is not None, name
         assert sieve.kind in ("direct", "indirect")
+
+
+def test_the_58_year_old_is_the_person_of_that_age(enricher):
+    body = ("Marta Okafor, 58, has run the bakery on Mill Street since 1991.\n\n"
+            '"We are not closing, whatever the landlord says," the 58-year-old said.')
+    [quote] = direct(enricher, body)
+    assert (quote.speaker, quote.attribution) == ("Marta Okafor", "trigram")
+    assert (quote.start, quote.end) == located(body, "We are not closing, whatever the landlord says")

@@ -79,6 +79,10 @@ def _speaker_words(tokens: list, start: int, step: int) -> tuple[list, int]:
     if not 0 <= index < len(tokens):
         return [], start
     first = tokens[index]
+    if step < 0 and SpeakerResolver.age_of(first) and index >= 4:  # "the 58-year-old said"
+        return tokens[index - 4:index + 1], index - 5
+    if step > 0 and index + 5 < len(tokens) and SpeakerResolver.age_of(tokens[index + 5]):
+        return tokens[index:index + 6], index + 6
     if first.pos_ == "PRON":
         return ([first], index + step) if first.lower_ in _PRONOUNS else ([], start)
     run = []

@@ -130,6 +130,9 @@ class SpeakerResolver:
 
     def resolve(self, token, segment: Segment) -> Slot:
         """The entity a speaker token stands for, through the parse around it."""
+        age = self.age_of(token)
+        if age is not None:
+            return self.person_of_age(age, segment.token_body_start(token.i))
         cluster = self.view.entity_at(segment, token.i)
         determiners = [c.lower_ for c in token.children if c.dep_ in ("det", "nummod")]
         if "the" in determiners and token.lower_ in ROLE_SYNONYMS:  # "the Missouri Democrat": a person named before
@@ -161,6 +164,9 @@ class SpeakerResolver:
         noun phrase only the head counts ("the American ambassador" is not "American")."""
         head = tokens[-1]
         position = segment.token_body_start(tokens[0].i)
+        age = self.age_of(head)
+        if age is not None:
+            return self.person_of_age(age, position)
         if head.pos_ == "PRON":
             return Slot(self.pronoun(head.lower_, position))
         if head.pos_ == "PROPN" or head.ent_type_:
@@ -175,6 +181,21 @@ class SpeakerResolver:
         determiners = [t.lower_ for t in tokens if t.pos_ in ("DET", "NUM")]
         modifiers = {t.lower_ for t in tokens[:-1] if t.pos_ in ("ADJ", "NOUN", "PROPN")}
         return Slot(self.noun_phrase(head.lower_, modifiers, determiners, position))
+
+    @staticmethod
+    def age_of(token) -> str | None:
+        """'58' when `token` is the "old" of "the 58-year-old" (tokenized 58 - year - old)."""
+        doc, i = token.doc, token.i
+        if token.lower_ == "old" and i >= 4 and doc[i - 1].text == doc[i - 3].text == "-" and doc[i - 2].lower_ == "year":
+            return doc[i - 4].text if doc[i - 4].like_num else None
+        return None
+
+    def person_of_age(self, age: str, position: int) -> Slot:
+        """'the 58-year-old said': the person named before as "X, 58,"."""
+        for _, cluster in self.view.mentions_before(position):
+            if self.view.label_of(cluster) == "PERSON" and f"age:{age}" in self.roles(cluster):
+                return Slot(cluster)
+        return Slot(None)
 
     @staticmethod
     def _joined_name(token) -> list | None:
@@ -336,6 +357,10 @@ class SpeakerResolver:
             party = _PARTY_TAG.match(after)
             if party:  # "Rep. Emanuel Cleaver II (D-Mo.)"
                 roles.add(_PARTIES[party.group(1)])
+            if mention.last_token + 2 < len(doc) and doc[mention.last_token].text == "," and doc[
+                mention.last_token + 1
+            ].like_num and doc[mention.last_token + 2].text in (",", ")", "."):
+                roles.add(f"age:{doc[mention.last_token + 1].text}")  # "Marta Okafor, 58, …"
             if mention.last_token < len(doc) and doc[mention.last_token].text == ",":
                 for token in doc[mention.last_token + 1:mention.last_token + 8]:
                     if token.is_punct:
