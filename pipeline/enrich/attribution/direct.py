@@ -110,7 +110,18 @@ def _speaker_words(tokens: list, start: int, step: int) -> tuple[list, int]:
     return [], start
 
 
-class TrigramSieve(QuoteSieve):
+class _SiteSieve(QuoteSieve):
+    """A local sieve that reads the words around the quote in its sentence (`at_site`)."""
+
+    def attribute(self, number, quotes, findings, view, resolver):
+        site = _site(view, quotes[number], view.sites)
+        return self.at_site(site, view, resolver) if site is not None else None
+
+    def at_site(self, site: QuoteSite, view: ArticleView, resolver: SpeakerResolver) -> Finding | None:
+        raise NotImplementedError
+
+
+class TrigramSieve(_SiteSieve):
     """A name, pronoun or role right next to a reporting verb right next to the quote (CoreNLP's trigram
     patterns): `"…," Blinken said`, `"…," said Pieter van Dijk, a crane operator`, `"…," she told
     reporters`, `"…," the company said`, `Harris said: "…"`. Reads no parse: token order, tags, entities."""
@@ -118,10 +129,7 @@ class TrigramSieve(QuoteSieve):
     name = "trigram"
     reads = Reads(entities=True, pos=True)
 
-    def attribute(self, number, quotes, findings, view, resolver):
-        site = _site(view, quotes[number], view.sites)
-        if site is None:
-            return None
+    def at_site(self, site, view, resolver):
         cues = view.cues
         if _continues_after(site):
             tokens = [t for t in site.post]
@@ -161,7 +169,7 @@ def _skip_aside(tokens: list) -> list:
     return tokens
 
 
-class DependencySieve(QuoteSieve):
+class DependencySieve(_SiteSieve):
     """The reporting verb nearest the quote in its sentence, and that verb's subject in the dependency
     parse (or the clause it hangs from): `"…," Marsh told reporters outside the courthouse`, `She warned
     that "…"`, `"…," said Jeffrey Bewkes, the chief executive of Time Warner`."""
@@ -169,10 +177,7 @@ class DependencySieve(QuoteSieve):
     name = "dependency"
     reads = Reads(entities=True, pos=True, parse=frozenset({"quote"}))
 
-    def attribute(self, number, quotes, findings, view, resolver):
-        site = _site(view, quotes[number], view.sites)
-        if site is None:
-            return None
+    def at_site(self, site, view, resolver):
         cues = view.cues
         if _continues_after(site):
             for token in [t for t in site.post if not t.is_punct][:_EARLY_TOKENS]:
@@ -196,16 +201,13 @@ class DependencySieve(QuoteSieve):
         return None
 
 
-class AccordingToSieve(QuoteSieve):
+class AccordingToSieve(_SiteSieve):
     """"According to X" before or after the quote in its sentence: `According to Altman, "…"`."""
 
     name = "according_to"
     reads = Reads(entities=True, pos=True, parse=frozenset({"quote"}))
 
-    def attribute(self, number, quotes, findings, view, resolver):
-        site = _site(view, quotes[number], view.sites)
-        if site is None:
-            return None
+    def at_site(self, site, view, resolver):
         for window in (site.post if _continues_after(site) else [], site.pre):
             for token in window:
                 if view.cues.is_according(token):
@@ -215,23 +217,22 @@ class AccordingToSieve(QuoteSieve):
         return None
 
 
-class ColonSieve(QuoteSieve):
+class ColonSieve(_SiteSieve):
     """A sentence that introduces the quote with a colon and no reporting verb: the subject of the words
     before the colon (`Harris was blunt when asked about the opposition: "…"`)."""
 
     name = "colon"
     reads = Reads(entities=True, pos=True, parse=frozenset({"quote"}))
 
-    def attribute(self, number, quotes, findings, view, resolver):
-        site = _site(view, quotes[number], view.sites)
-        if site is None or not site.pre or site.pre[-1].text != ":":
+    def at_site(self, site, view, resolver):
+        if not site.pre or site.pre[-1].text != ":":
             return None
         subjects = [t for t in site.pre if t.dep_ in SUBJECT_DEPS]
         slot = resolver.first_nominal(subjects or site.pre, site.segment)
         return Finding(slot.speaker, None, self.name) if slot is not None else None
 
 
-class NarrationSubjectSieve(QuoteSieve):
+class NarrationSubjectSieve(_SiteSieve):
     """A quoted phrase inside a sentence of narration with no reporting verb next to it: the subject of
     the sentence, when it stands outside the quote (`Paul Ryan described the safety net as "a hammock
     that lulls able-bodied people"`)."""
@@ -239,9 +240,8 @@ class NarrationSubjectSieve(QuoteSieve):
     name = "narration_subject"
     reads = Reads(entities=True, pos=True, parse=frozenset({"quote"}))
 
-    def attribute(self, number, quotes, findings, view, resolver):
-        site = _site(view, quotes[number], view.sites)
-        if site is None or not (_words(site.pre) or _words(site.post)):
+    def at_site(self, site, view, resolver):
+        if not (_words(site.pre) or _words(site.post)):
             return None
         tokens = _words(site.pre) or _words(site.post)
         root = tokens[0].sent.root
