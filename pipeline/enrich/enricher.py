@@ -26,6 +26,7 @@ from pipeline.enrich.names import PLACE_LABELS, known_places
 from pipeline.enrich.nlp import load_pipeline
 from pipeline.enrich.quotes import find_quotes
 from pipeline.enrich.segments import MAX_BODY_CHARS, Segment, split_article
+from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -67,7 +68,10 @@ class Enricher:
         self.model = model
         self.batch_size = max(1, int(batch_size))
         self.max_body_chars = max_body_chars
-        self.sieves = check_sieve_names(sieves)  # ValueError on an unknown name, before anything loads
+        try:
+            self.sieves = check_sieve_names(sieves)  # refused before anything loads
+        except ValueError as e:
+            raise ConfigError(f"nlp.sieves: {e}") from None
         self._nlp: Language | None = None
         self._attributor: Attributor | None = None
 
