@@ -175,7 +175,6 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_partition_moves_on(p
 def test_two_enrich_workers_share_the_partitions(pipeline_config):
     settings = settings_of(pipeline_config())
     setup_services(settings)
-    ConnectorsWorker(settings).run(threading.Event(), once=True)
     stop = threading.Event()
     workers = [EnrichWorker(settings), EnrichWorker(settings)]
     threads = [threading.Thread(target=w.run, args=(stop,)) for w in workers]
@@ -190,6 +189,9 @@ def test_two_enrich_workers_share_the_partitions(pipeline_config):
 
         shares = wait_for(assignments, 120, "both workers to hold partitions")
         assert not shares[0] & shares[1]
+        # The corpus is produced once the partitions are shared: a worker that joined first cannot
+        # have enriched all of it before the other was assigned its share.
+        ConnectorsWorker(settings).run(threading.Event(), once=True)
         wait_for(lambda: committed(settings, "enrich", settings.topics.articles) >= 13, 240, "the corpus enriched")
     finally:
         stop.set()
