@@ -27,7 +27,7 @@ from pipeline.runtime.bus import Outbox, group_for, make_consumer, make_producer
 from pipeline.runtime.indexes import open_index
 from pipeline.runtime.loop import Batch, RunReport, open_connectors, run_connectors
 from pipeline.runtime.metrics import ProgressWatch
-from pipeline.runtime.steps import Origin, enrich_step, index_step
+from pipeline.runtime.steps import make_enricher, Origin, enrich_step, index_step
 from pipeline.settings import Settings
 
 __all__ = ["ConnectorsWorker", "EnrichWorker", "SinkWorker", "role_worker"]
@@ -205,7 +205,7 @@ class EnrichWorker(_ConsumerWorker):
 
     def __init__(self, settings: Settings, enricher: Enricher | None = None) -> None:
         super().__init__(settings)
-        self.enricher = enricher or Enricher(settings.nlp.model, settings.nlp.pipe_batch_size)
+        self.enricher = enricher or make_enricher(settings)
         self.outbox: Outbox | None = None
 
     def source_topic(self) -> str:
