@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "pipeline.commands.search",
     "pipeline.commands.deadletter",
     "pipeline.commands.feeds",
+    "pipeline.commands.export",
 )
 
 EXIT_ERROR = 1
