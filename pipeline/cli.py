@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "pipeline.commands.deadletter",
     "pipeline.commands.feeds",
     "pipeline.commands.export",
+    "pipeline.commands.serve",
 )
 
 EXIT_ERROR = 1

@@ -138,7 +138,11 @@ def count(db: sqlite3.Connection, query: SearchQuery) -> int:
 
 
 def facets(db: sqlite3.Connection, query: SearchQuery, size: int) -> Facets:
-    """The `size` most frequent values of every facet among the matches (one statement, the matches read once)."""
+    """The `size` most frequent values of every facet among the matches (one statement, the matches read once).
+
+    Values are counted as spelled and ordered by count, then by name in code-point order, as
+    Elasticsearch's `terms` aggregation does; the filters still match them in any case.
+    """
     found: Facets = {option: [] for option in FACET_OPTIONS}
     selected = selection(query)
     if selected is None:
@@ -146,16 +150,17 @@ def facets(db: sqlite3.Connection, query: SearchQuery, size: int) -> Facets:
     source, params = selected
     option_of = {kind: option for option, kind in FACETS.items()}
     per_field = " UNION ALL ".join(
-        f"SELECT '{option}', {column}, count(*) FROM articles WHERE rowid IN hits AND {column} IS NOT NULL GROUP BY {column}"
+        f"SELECT '{option}', {column}, count(*) FROM articles WHERE rowid IN hits AND {column} IS NOT NULL "
+        f"GROUP BY {column} COLLATE BINARY"
         for option, column in _FIELD_COLUMNS.items()
     )
     sql = (
         f"WITH hits AS MATERIALIZED (SELECT a.rowid FROM {source}), "
         "counted(kind, value, n) AS ("
-        "SELECT kind, value, count(DISTINCT article) FROM facets WHERE article IN hits GROUP BY kind, value "
+        "SELECT kind, value, count(DISTINCT article) FROM facets WHERE article IN hits GROUP BY kind, value COLLATE BINARY "
         f"UNION ALL {per_field}) "
         "SELECT kind, value, n FROM (SELECT kind, value, n, "
-        "row_number() OVER (PARTITION BY kind ORDER BY n DESC, value COLLATE NOCASE) AS place FROM counted) "
+        "row_number() OVER (PARTITION BY kind ORDER BY n DESC, value COLLATE BINARY) AS place FROM counted) "
         "WHERE place <= ? ORDER BY kind, place"
     )
     for kind, value, n in db.execute(sql, [*params, size]):
