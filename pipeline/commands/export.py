@@ -48,7 +48,7 @@ class Exported:
 def export(index: Index, query: SearchQuery, what: str, format_name: str, stream: BinaryIO, *, show_progress: bool = False) -> Exported:
     """Write the `what` rows of every article matching `query` to `stream`; a progress bar on stderr if asked."""
     table = TABLES[what]
-    writer = open_writer(format_name, table, stream)
+    writer = open_writer(format_name, table, stream, speaker=query.speaker)
     with closing(index.scan(query)) as articles:
         if not show_progress:
             read = write_all(articles, writer)

@@ -5,7 +5,8 @@
               kind, quote text, offsets (start, end: characters in the body)
     entities  one row per entity of an article: name, label, mentions, the surface forms seen
 
-Column kinds: `text`, `int`, `time` (an aware datetime, UTC in Parquet), `texts` (a list of
+With a speaker filter, the quotes table keeps that speaker's quotes only (the quotes view's
+rule, `pipeline.search.name_matches`); the other tables are whole articles. Column kinds: `text`, `int`, `time` (an aware datetime, UTC in Parquet), `texts` (a list of
 strings) and `json` (nested records kept whole, as JSON text). JSON lines of articles are
 the articles themselves (the EnrichedArticle JSON `newswire search --json` prints).
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pipeline.article import EnrichedArticle, Quote
+from pipeline.search import name_matches
 
 __all__ = ["Column", "Table", "TABLES", "quote_kind"]
 
@@ -37,7 +39,7 @@ class Table:
 
     name: str
     columns: tuple[Column, ...]
-    rows: Callable[[EnrichedArticle], Iterator[Row]]
+    rows: Callable[[EnrichedArticle, str | None], Iterator[Row]]  # (article, speaker filter)
     documents: Callable[[EnrichedArticle], Iterator[Row]] | None = None  # JSON lines, when not the rows
 
     @property
@@ -59,7 +61,7 @@ def _source_name(article: EnrichedArticle) -> str | None:
     return article.source.name if article.source else None
 
 
-def _article_rows(article: EnrichedArticle) -> Iterator[Row]:
+def _article_rows(article: EnrichedArticle, speaker: str | None = None) -> Iterator[Row]:
     source = article.source
     yield {
         "id": article.id,
@@ -87,8 +89,10 @@ def _article_documents(article: EnrichedArticle) -> Iterator[Row]:
     yield article.to_dict()
 
 
-def _quote_rows(article: EnrichedArticle) -> Iterator[Row]:
+def _quote_rows(article: EnrichedArticle, speaker: str | None = None) -> Iterator[Row]:
     for quote in article.quotes:
+        if speaker and not name_matches(speaker, quote.speaker):
+            continue
         yield {
             "article_id": article.id,
             "url": article.url,
@@ -103,7 +107,7 @@ def _quote_rows(article: EnrichedArticle) -> Iterator[Row]:
         }
 
 
-def _entity_rows(article: EnrichedArticle) -> Iterator[Row]:
+def _entity_rows(article: EnrichedArticle, speaker: str | None = None) -> Iterator[Row]:
     for entity in article.entities:
         yield {
             "article_id": article.id,

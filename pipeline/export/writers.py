@@ -51,9 +51,10 @@ def _utc(moment: datetime | None) -> datetime | None:
 class ExportWriter(ABC):
     """Writes the rows of one table for each article given; `close()` finishes the file (not the stream)."""
 
-    def __init__(self, table: Table, stream: BinaryIO) -> None:
+    def __init__(self, table: Table, stream: BinaryIO, speaker: str | None = None) -> None:
         self.table = table
         self.stream = stream
+        self.speaker = speaker  # the search's speaker filter: the quotes table keeps that speaker's quotes
         self.rows = 0  # rows written so far
 
     @abstractmethod
@@ -64,8 +65,8 @@ class ExportWriter(ABC):
 
 
 class _TextWriter(ExportWriter):
-    def __init__(self, table: Table, stream: BinaryIO) -> None:
-        super().__init__(table, stream)
+    def __init__(self, table: Table, stream: BinaryIO, speaker: str | None = None) -> None:
+        super().__init__(table, stream, speaker)
         self.text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
 
     def close(self) -> None:
@@ -77,8 +78,8 @@ class JsonLinesWriter(_TextWriter):
     """One JSON object per line: the article itself for `articles`, else one row per line (ISO dates)."""
 
     def write(self, article: EnrichedArticle) -> None:
-        documents = self.table.documents or self.table.rows
-        for document in documents(article):
+        documents = self.table.documents(article) if self.table.documents else self.table.rows(article, self.speaker)
+        for document in documents:
             self.text.write(json.dumps(document, ensure_ascii=False, default=_json_value) + "\n")
             self.rows += 1
 
@@ -92,13 +93,13 @@ def _json_value(value: Any) -> Any:
 class CsvWriter(_TextWriter):
     """A header, then one row per table row; text neutralised against formulas, lists joined with "; "."""
 
-    def __init__(self, table: Table, stream: BinaryIO) -> None:
-        super().__init__(table, stream)
+    def __init__(self, table: Table, stream: BinaryIO, speaker: str | None = None) -> None:
+        super().__init__(table, stream, speaker)
         self.csv = csv.writer(self.text)
         self.csv.writerow(table.names)
 
     def write(self, article: EnrichedArticle) -> None:
-        for row in self.table.rows(article):
+        for row in self.table.rows(article, self.speaker):
             self.csv.writerow([_csv_cell(column, row[column.name]) for column in self.table.columns])
             self.rows += 1
 
@@ -118,8 +119,8 @@ def _csv_cell(column: Column, value: Any) -> Any:
 class ParquetWriter(ExportWriter):
     """Row groups of ROW_GROUP rows through pyarrow; `time` columns as UTC timestamps (microseconds)."""
 
-    def __init__(self, table: Table, stream: BinaryIO) -> None:
-        super().__init__(table, stream)
+    def __init__(self, table: Table, stream: BinaryIO, speaker: str | None = None) -> None:
+        super().__init__(table, stream, speaker)
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -136,7 +137,7 @@ class ParquetWriter(ExportWriter):
         self.pending: list[Row] = []
 
     def write(self, article: EnrichedArticle) -> None:
-        for row in self.table.rows(article):
+        for row in self.table.rows(article, self.speaker):
             self.pending.append({name: _utc(value) if isinstance(value, datetime) else value for name, value in row.items()})
             if len(self.pending) >= ROW_GROUP:
                 self._flush()
@@ -155,9 +156,9 @@ class ParquetWriter(ExportWriter):
 _WRITERS = {"jsonl": JsonLinesWriter, "csv": CsvWriter, "parquet": ParquetWriter}
 
 
-def open_writer(format_name: str, table: Table, stream: BinaryIO) -> ExportWriter:
+def open_writer(format_name: str, table: Table, stream: BinaryIO, speaker: str | None = None) -> ExportWriter:
     """A writer of `table` in `format_name` (jsonl, csv, parquet) onto a binary stream."""
-    return _WRITERS[format_name](table, stream)
+    return _WRITERS[format_name](table, stream, speaker)
 
 
 def write_all(articles: Iterable[EnrichedArticle], writer: ExportWriter, progress: Callable[[], None] | None = None) -> int:
