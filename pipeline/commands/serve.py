@@ -104,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"newswire: serving {what} at http://{shown}:{port}/ (Ctrl-C stops)", file=sys.stderr, flush=True)
     try:
         build_server(settings, args.host).run(sockets=[sock])
+    except KeyboardInterrupt:  # Ctrl-C is how a server is stopped: uvicorn has shut down cleanly by now
+        pass
     finally:
         sock.close()
+    print("newswire: stopped serving", file=sys.stderr)
     return 0

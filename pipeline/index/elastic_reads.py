@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -96,8 +96,12 @@ def facets(client: Elasticsearch, alias: str, query_clause: dict[str, Any], size
     return found
 
 
+def _unguarded(doing: str) -> AbstractContextManager[None]:
+    return nullcontext()
+
+
 def scan(
-    client: Elasticsearch, alias: str, query_clause: dict[str, Any], page_size: int, guard: Guard
+    client: Elasticsearch, alias: str, query_clause: dict[str, Any], page_size: int, guard: Guard = _unguarded
 ) -> Iterator[EnrichedArticle]:
     """Every article `query_clause` matches, once, as the index was when the scan began.
 
