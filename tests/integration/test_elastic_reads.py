@@ -20,27 +20,27 @@ from pipeline.search import SearchQuery
 from pipeline.settings import ElasticsearchSettings
 from pipeline.web import create_app
 from tests import index_reads
+from tests.integration.support import remove_index
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def settings(es_hosts, unique_name) -> ElasticsearchSettings:
-    return ElasticsearchSettings(hosts=[es_hosts], index=f"newswire-test-{unique_name}", request_timeout=20)
+    return ElasticsearchSettings(hosts=[es_hosts], index=f"newswire-reads-{unique_name}", request_timeout=20)
 
 
 @pytest.fixture
 def index(settings):
-    with ElasticIndex(settings) as opened:
-        opened.setup()
-        assert all(result.ok for result in opened.write(index_reads.corpus()))
-        opened.refresh()
-        yield opened
-    with Elasticsearch(settings.hosts) as client:
-        names = list(client.indices.get(index=f"{settings.index}-*", expand_wildcards="all").body)
-        if names:
-            client.options(ignore_status=404).indices.delete(index=",".join(names))
-        client.options(ignore_status=404).indices.delete_index_template(name=settings.index)
+    """The reads corpus behind the test's own alias, removed afterwards."""
+    try:
+        with ElasticIndex(settings) as opened:
+            opened.setup()
+            assert all(result.ok for result in opened.write(index_reads.corpus()))
+            opened.refresh()
+            yield opened
+    finally:
+        remove_index(settings)
 
 
 @pytest.mark.parametrize("check", index_reads.ALL_CHECKS, ids=lambda check: check.__name__)
