@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from pipeline.article import Entity
 from pipeline.index import Index
 from pipeline.search import FACET_OPTIONS, Facets, SearchQuery
 from pipeline.web.markup import body_passages, entity_option
@@ -86,7 +87,7 @@ def article_page(request: Request) -> HTMLResponse:
     article = _index(request).get(wanted)
     if article is None:
         raise HTTPException(404, "No article has that id.")
-    entities: dict[str, list] = {"person": [], "org": [], "place": [], None: []}  # type: ignore[dict-item]
+    entities: dict[str | None, list[Entity]] = {"person": [], "org": [], "place": [], None: []}
     for entity in sorted(article.entities, key=lambda e: (-e.mentions, e.name)):
         entities[entity_option(article, entity)].append(entity)
     return render(

@@ -1,9 +1,10 @@
 """What a page or an API call shows, read from the index once and shaped for both.
 
 The pages and the JSON API call the same functions here (`find_stories`, `find_quotes`,
-`speaker_quotes`), so the page shows exactly what `/api/` returns. Hits of one story are
-shown as one result with its copies: by the index's collapse when a hit carries its copies
-(issue 15), else by `story_id` among the hits of the page.
+`group_by_speaker`, the `*_json` shapes), so the page shows what `/api/` returns. Hits of one
+story are shown as one result with its copies: the copies a hit carries (a `copies` list of
+articles, once the index collapses on `story_id`, issue 15) and the other hits of the page with
+the same `story_id`; an article without one is its own story.
 """
 
 from __future__ import annotations

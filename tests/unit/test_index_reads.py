@@ -30,6 +30,7 @@ def test_an_index_written_before_the_read_columns_gets_them_on_open(tmp_path):
     db = sqlite3.connect(path)  # take the index back to the schema it had before the reads (no generated columns)
     db.executescript(
         "DROP INDEX articles_by_source; DROP INDEX articles_by_language; DROP INDEX articles_by_date;"
+        "DROP INDEX articles_by_source_nocase; DROP INDEX articles_by_language_nocase;"
         "ALTER TABLE articles DROP COLUMN source_name; ALTER TABLE articles DROP COLUMN language;"
         "ALTER TABLE articles DROP COLUMN published_utc;"
     )
