@@ -47,6 +47,7 @@ def _page(request: Request, template: str, view: str, query: SearchQuery, index:
         view=view,
         query=query,
         params=search_params(query),
+        page_params={**search_params(query), "limit": query.limit if query.limit != LIMITS.default_page_size else None},
         facets=_facets(index, query, more),
         more=more,
         shown_facets=SHOWN_FACETS,

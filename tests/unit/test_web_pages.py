@@ -190,3 +190,10 @@ def test_a_facet_link_narrows_and_the_filter_can_be_removed(client):
     assert html.unescape(link.group(1)) == "/?q=Blinken&speaker=Antony+Blinken"
     assert re.search(r"\b1 article\b", narrowed) and narrowed.count('<li class="quote">') == 2, "only his quotes are shown"
     assert 'href="/?q=Blinken" aria-label="Remove the filter Speakers: Antony Blinken"' in narrowed
+
+
+def test_pages_link_to_the_next_and_previous_page_keeping_the_search(client):
+    first = client.get("/", params={"source": "wire", "limit": 1}).text
+    assert re.search(r'<a rel="next" href="/\?source=wire&amp;limit=1&amp;offset=1">Next</a>', first)
+    last = client.get("/", params={"source": "wire", "limit": 1, "offset": 2}).text
+    assert 'rel="next"' not in last and re.search(r'<a rel="prev" href="/\?source=wire&amp;limit=1&amp;offset=1">Previous</a>', last)
