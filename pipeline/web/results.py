@@ -88,10 +88,9 @@ class SpeakerQuotes:
 
 
 def quotes_for(article: EnrichedArticle, query: SearchQuery) -> list[Quote]:
-    """The article's quotes a result shows: with a speaker filter, only that speaker's."""
-    if not query.speaker:
-        return list(article.quotes)
-    return [quote for quote in article.quotes if name_matches(query.speaker, quote.speaker)]
+    """The article's quotes a result shows, direct quotes before reported speech; with a speaker filter, only that speaker's."""
+    chosen = [quote for quote in article.quotes if not query.speaker or name_matches(query.speaker, quote.speaker)]
+    return sorted(chosen, key=lambda quote: quote.kind != "direct")
 
 
 def find_quotes(index: Index, query: SearchQuery, limit: int) -> list[QuoteHit]:
@@ -143,9 +142,7 @@ def _article_ref(article: EnrichedArticle) -> dict[str, Any]:
 
 
 def _quote_fields(quote: Quote) -> dict[str, Any]:
-    fields = quote.model_dump(mode="json")
-    fields.setdefault("kind", "direct")  # quotes are direct until the model says otherwise (issue 16)
-    return fields
+    return quote.model_dump(mode="json")
 
 
 def story_json(story: Story, marks: tuple[str, str]) -> dict[str, Any]:

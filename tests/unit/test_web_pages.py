@@ -180,7 +180,7 @@ def test_the_results_page_lists_the_copies_of_a_story(tmp_path):
 def test_the_speaker_page_lists_one_speakers_quotes_by_month(client):
     page = client.get("/speaker", params={"name": "Antony Blinken"}).text
     assert "2 quotes over time" in page and '<h2 id="month-1">2024-05' in page
-    assert page.count('<li class="quote">') == 2 and "David Cameron" not in re.sub(r"<p class=\"summary\">.*?</p>", "", page, flags=re.S)
+    assert page.count('<li class="quote quote-direct">') == 2 and "David Cameron" not in re.sub(r"<p class=\"summary\">.*?</p>", "", page, flags=re.S)
 
 
 def test_a_facet_link_narrows_and_the_filter_can_be_removed(client):
@@ -188,7 +188,7 @@ def test_a_facet_link_narrows_and_the_filter_can_be_removed(client):
     link = re.search(r'<section class="facet" data-facet="speaker">.*?<a href="([^"]+)"[^>]*>Antony Blinken</a>', page, re.S)
     narrowed = client.get(html.unescape(link.group(1))).text
     assert html.unescape(link.group(1)) == "/?q=Blinken&speaker=Antony+Blinken"
-    assert re.search(r"\b1 article\b", narrowed) and narrowed.count('<li class="quote">') == 2, "only his quotes are shown"
+    assert re.search(r"\b1 article\b", narrowed) and narrowed.count('<li class="quote quote-direct">') == 2, "only his quotes are shown"
     assert 'href="/?q=Blinken" aria-label="Remove the filter Speakers: Antony Blinken"' in narrowed
 
 
