@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import InvalidArticle
 
@@ -172,11 +172,10 @@ class Article(BaseModel):
         """Only an http(s) link is kept as the article's `url` (a `javascript:` or `file:` one is dropped)."""
         return web_url(value)
 
-    @model_validator(mode="after")
-    def _has_text(self) -> "Article":
-        if not self.title.strip() and not self.body.strip():
-            raise ValueError("an article needs a title or a body; both are empty")
-        return self
+    @property
+    def empty(self) -> bool:
+        """No title and no body: nothing to index (a feed entry recovered from a broken document)."""
+        return not self.title.strip() and not self.body.strip()
 
     def to_json(self) -> str:
         """One compact JSON line, optional fields left out when empty."""
