@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from pipeline.commands import add_config_option
-from pipeline.commands.console import configure_logging
+from pipeline.commands.console import configure_logging, printable
 from pipeline.deadletter import DeadLetter
 from pipeline.runtime.deadletters import read_deadletters, replay_deadletters
 from pipeline.settings import load_settings
@@ -30,7 +30,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _describe(letter: DeadLetter) -> str:
     where = " ".join(f"{key}={value}" for key, value in letter.source.items())
     ident = f" id={letter.article_id}" if letter.article_id else ""
-    return f"{letter.failed_at:%Y-%m-%d %H:%M:%S} stage={letter.stage}{ident} {where} reason={letter.reason}".replace("  ", " ")
+    line = f"{letter.failed_at:%Y-%m-%d %H:%M:%S} stage={letter.stage}{ident} {where} reason={letter.reason}"
+    return printable(line.replace("  ", " "))
 
 
 def run_list(args: argparse.Namespace) -> int:
