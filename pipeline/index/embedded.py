@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.article import EnrichedArticle, parse_enriched
-from pipeline.errors import ServiceError
+from pipeline.errors import ServiceError, StorageError
 from pipeline.index import Index, WriteResult
 from pipeline.search import FACETS, SearchHit, SearchQuery
 
@@ -44,6 +44,17 @@ CREATE TABLE IF NOT EXISTS facets (
 CREATE INDEX IF NOT EXISTS facets_by_value ON facets(kind, value);
 CREATE INDEX IF NOT EXISTS facets_by_article ON facets(article);
 """
+
+# SQLite result codes (low byte of the extended code) that mean the disk, not the article, refused:
+# the batch is not safe and nothing of it is committed.
+MAX_HITS = 10_000  # a search returns at most this many (Elasticsearch's default result window)
+_DISK_ERRORS = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN})
+
+
+def _disk_error(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _DISK_ERRORS
+
 
 _WORD = re.compile(r'"[^"]*"|[^\s"]+')
 
@@ -76,14 +87,14 @@ class EmbeddedIndex(Index):
 
     def open(self) -> "EmbeddedIndex":
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.path, timeout=30.0)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA foreign_keys=ON")
                 db.executescript(_SCHEMA)
-            except sqlite3.DatabaseError as e:
-                raise ServiceError(f"embedded index {self.path} cannot be opened: {e}") from None
+            except (sqlite3.DatabaseError, OSError) as e:
+                raise ServiceError(f"embedded index {self.path} cannot be opened: {getattr(e, 'strerror', None) or e}") from None
             self._db = db
         return self
 
@@ -110,6 +121,22 @@ class EmbeddedIndex(Index):
         An older version never replaces a newer one (`stale`); an article SQLite refuses is
         rolled back alone (`failed`, with the reason) and the rest of the batch is kept.
         """
+        try:
+            return self._write(articles)
+        except sqlite3.Error as e:
+            if not _disk_error(e):
+                raise
+            self._reset()
+            raise StorageError(f"embedded index {self.path} cannot be written: {e}") from None
+
+    def _reset(self) -> None:
+        """After a disk error the connection's transaction state is unknown: start a new one next time."""
+        try:
+            self.close()
+        except sqlite3.Error:
+            self._db = None
+
+    def _write(self, articles: Sequence[EnrichedArticle]) -> list[WriteResult]:
         results = []
         with self.db:
             self.db.execute("BEGIN")  # the batch's transaction; each article is a savepoint inside it
@@ -118,6 +145,8 @@ class EmbeddedIndex(Index):
                 try:
                     written = self._upsert(article)
                 except (sqlite3.Error, UnicodeError, ValueError) as e:
+                    if isinstance(e, sqlite3.Error) and _disk_error(e):
+                        raise
                     self.db.execute("ROLLBACK TO article")
                     reason = f"the embedded index refused the article: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
                     logger.warning("not indexable id=%s reason=%s", article.id, reason)
@@ -167,9 +196,9 @@ class EmbeddedIndex(Index):
             if value:
                 where.append(
                     "a.rowid IN (SELECT article FROM facets WHERE kind = ? AND "
-                    "(value = ? OR (' ' || lower(value) || ' ') LIKE ('% ' || lower(?) || ' %')))"
+                    "(value = ? OR (' ' || lower(value) || ' ') LIKE ('% ' || lower(?) || ' %') ESCAPE '\\'))"
                 )
-                params += [kind, value.strip(), value.strip()]
+                params += [kind, value.strip(), _literal(value.strip())]
         match = fts_query(query.text)
         if match:
             sql = (
@@ -187,12 +216,17 @@ class EmbeddedIndex(Index):
             sql = "SELECT a.document, 0.0, '' FROM articles a"
             sql += (" WHERE " + " AND ".join(where)) if where else ""
             sql += " ORDER BY a.published_at DESC, a.rowid DESC LIMIT ?"
-        params.append(query.limit)
+        params.append(min(max(int(query.limit), 1), MAX_HITS))
         rows = self.db.execute(sql, params).fetchall()
         return [
             SearchHit(parse_enriched(document), float(score), [snippet] if snippet else [])
             for document, score, snippet in rows
         ]
+
+
+def _literal(value: str) -> str:
+    """`value` for LIKE with every `%` and `_` (and the escape character) taken literally."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _date(article: EnrichedArticle) -> str | None:
