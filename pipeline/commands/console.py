@@ -19,7 +19,7 @@ from rich.text import Text
 
 from pipeline.search import SearchHit
 
-__all__ = ["configure_logging", "stderr", "render_hits", "printable"]
+__all__ = ["configure_logging", "stderr", "render_hits", "printable", "safe_json"]
 
 stderr = Console(stderr=True, highlight=False)
 
@@ -32,9 +32,21 @@ _ESCAPES: dict[int, str] = {
 }
 
 
+# In JSON text the C0 controls are escaped by json.dumps already; these are escaped the JSON way too.
+_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in (
+    *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A), *range(0xD800, 0xE000),
+)}
+
+
 def printable(text: object) -> str:
     """`text` safe to show on a terminal, on one line (see the module docstring)."""
     return str(text).translate(_ESCAPES)
+
+
+def safe_json(line: str) -> str:
+    """A JSON line (from json.dumps) with DEL, C1 controls, bidi overrides and lone surrogates as `\\uXXXX`:
+    the same JSON value, harmless on a terminal and always writable as UTF-8."""
+    return line.translate(_JSON_ESCAPES)
 
 
 class _Printable(logging.Formatter):

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pipeline.commands import add_config_option
-from pipeline.commands.console import configure_logging
+from pipeline.commands.console import configure_logging, safe_json
 from pipeline.errors import ConfigError, NewswireError
 from pipeline.plugin.connector import Connector, ConnectorContext
 from pipeline.plugin.registry import build_connector, connector_class, known_types
@@ -72,7 +72,7 @@ def fetch(sources: list[str], settings, out=sys.stdout, connector_type: str | No
         try:
             for batch in read_batches(connector, settings.nlp.batch_size):
                 for article in batch.articles:
-                    out.write(article.to_json() + "\n")
+                    out.write(safe_json(article.to_json()) + "\n")
                 out.flush()
                 articles += len(batch.articles)
                 problems += len(batch.dead)

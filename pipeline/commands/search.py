@@ -8,13 +8,16 @@ import sys
 
 from rich.console import Console
 
-from pipeline.commands import add_config_option
-from pipeline.commands.console import configure_logging, render_hits
+from pipeline.commands import add_config_option, count
+from pipeline.commands.console import configure_logging, render_hits, safe_json
 from pipeline.runtime.indexes import open_index
 from pipeline.search import SearchHit, SearchQuery
 from pipeline.settings import Settings, load_settings
 
 __all__ = ["add_parser", "search"]
+
+MAX_HITS = 10_000  # Elasticsearch's default result window
+MAX_QUERY_CHARS = 2_000
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--org", default=None, metavar="NAME")
     parser.add_argument("--place", default=None, metavar="NAME")
     parser.add_argument("--speaker", default=None, metavar="NAME")
-    parser.add_argument("--limit", type=int, default=10, metavar="K")
+    parser.add_argument("--limit", type=count(MAX_HITS), default=10, metavar="K", help=f"how many (1 to {MAX_HITS})")
     parser.add_argument("--json", action="store_true", help="one EnrichedArticle JSON object per line, with a score")
     add_config_option(parser)
     parser.set_defaults(func=run)
@@ -38,8 +41,8 @@ def search(settings: Settings, query: SearchQuery) -> list[SearchHit]:
 
 def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level or "WARNING")
-    if args.limit < 1:
-        print("newswire: --limit must be at least 1", file=sys.stderr)
+    if len(" ".join(args.query)) > MAX_QUERY_CHARS:
+        print(f"newswire: the query is over {MAX_QUERY_CHARS} characters", file=sys.stderr)
         return 2
     settings = load_settings(args.config)
     query = SearchQuery(
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     hits = search(settings, query)
     if args.json:
         for hit in hits:
-            sys.stdout.write(json.dumps(hit.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.write(safe_json(json.dumps(hit.to_dict(), ensure_ascii=False)) + "\n")
     else:
         render_hits(hits, Console(highlight=False))
     return 0
