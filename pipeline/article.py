@@ -52,6 +52,11 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LINE_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
+def _now() -> datetime:
+    """Our clock (one seam, so tests can move it)."""
+    return datetime.now(timezone.utc)
+
+
 def clean_text(value: str) -> str:
     """Text as stored: line breaks normalised to `\\n`, NUL and every other control character removed."""
     return _CONTROLS.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
@@ -142,7 +147,7 @@ class Article(BaseModel):
     @classmethod
     def _not_fetched_in_the_future(cls, value: datetime | None) -> datetime | None:
         """Nobody fetched an article tomorrow: a later `fetched_at` is our clock (plus the skew)."""
-        latest = datetime.now(timezone.utc) + CLOCK_SKEW
+        latest = _now() + CLOCK_SKEW
         return latest if value is not None and value > latest else value
 
     @field_validator("title")
@@ -195,7 +200,7 @@ class Article(BaseModel):
         moment = self.fetched_at or self.published_at
         if moment is None:
             return 0
-        return int(min(moment, datetime.now(timezone.utc) + CLOCK_SKEW).timestamp() * 1000)
+        return int(min(moment, _now() + CLOCK_SKEW).timestamp() * 1000)
 
 
 class Entity(BaseModel):

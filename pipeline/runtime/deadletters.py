@@ -81,7 +81,7 @@ class DeadLetterFile:
         data = "".join(letter.to_json() + "\n" for letter in fresh).encode("utf-8", "backslashreplace")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("ab") as handle:
+            with self.path.open("ab+") as handle:
                 end = handle.seek(0, os.SEEK_END)
                 if end and os.pread(handle.fileno(), 1, end - 1) != b"\n":
                     data = b"\n" + data  # the last line was torn: end it, do not extend it

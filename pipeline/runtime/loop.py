@@ -158,10 +158,10 @@ def read_batches(connector: Connector, size: int) -> Iterator[Batch]:
         logger.error("source failed connector=%s type=%s error=%s", connector.name, connector.type, e)
         batch.dead.append(DeadLetter.of("connector", str(e), connector=connector.type, name=connector.name))
     except Exception as e:  # a bug or an input nobody foresaw: this read ends here, the other connectors go on
-        reason = f"connector failed: {failure_reason(connector, e)}"
-        logger.error("connector failed connector=%s type=%s error=%s", connector.name, connector.type, reason)
+        why = failure_reason(connector, e)
+        logger.error("connector failed connector=%s type=%s error=%s", connector.name, connector.type, why)
         logger.debug("connector failure connector=%s", connector.name, exc_info=True)
-        batch.dead.append(DeadLetter.of("connector", reason, connector=connector.type, name=connector.name))
+        batch.dead.append(DeadLetter.of("connector", f"connector failed: {why}", connector=connector.type, name=connector.name))
     if len(batch) or batch.changes:
         yield batch
 
