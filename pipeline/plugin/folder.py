@@ -93,7 +93,7 @@ class FolderEntry:
 
     def read(self, limit: int) -> bytes:
         """The file's bytes, at most `limit`: SourceRejected if it is not a regular file or is bigger; OSError if unreadable."""
-        if self.folder_fd is None or self.name is None:
+        if self.problem or self.folder_fd is None or self.name is None:  # a device is never even opened
             raise SourceRejected(self.problem or "not a file")
         flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | (0 if self.follow else os.O_NOFOLLOW)
         try:

@@ -193,7 +193,7 @@ def check_contained(outcome: Contained, *, letters: Iterable = (), dead: dict[st
         shown = f"{letter.reason} {letter.source} {letter.article_id} {letter.payload_bytes()!r}"
         assert SECRET not in shown and SECRET not in letter.payload_bytes().decode("utf-8", "replace"), "a secret was dead-lettered"
     for where, reason in (dead or {}).items():
-        found = [l for l in letters if where in (l.source.get("path") or l.article_id or l.source.get("name") or "")]
+        found = [l for l in letters if where in (l.article_id, l.source.get("path"), l.source.get("name"))]
         assert len(found) == 1, f"{where}: expected one dead letter, got {[l.reason for l in found]}"
         assert reason in found[0].reason, f"{where}: {found[0].reason!r} does not say {reason!r}"
         assert any(where in line and reason in line for line in outcome.lines) or any(
