@@ -41,7 +41,7 @@ from pydantic import Field, ValidationError
 
 from pipeline.plugin import (
     MAX_INTERVAL, Article, ConfigError, Connector, ConnectorOptions, DeadLetter, FolderEntry, Record, Source,
-    SourceRejected, Yielded, describe_validation_error, extract_page, fit_id, special_filesystem, walk_folder,
+    SourceRejected, Yielded, describe_validation_error, extract_page, fit_id, load_json, special_filesystem, walk_folder,
 )
 
 __all__ = ["FilesConnector", "FilesOptions", "TEXT_SUFFIXES", "JSON_SUFFIXES", "HTML_SUFFIXES"]
@@ -84,18 +84,6 @@ def _decode(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise SourceRejected(f"not UTF-8 text (bad byte at offset {e.start})") from None
-
-
-def _load_json(text: str) -> Any:
-    """`json.loads`, every way it fails (nesting, numbers of thousands of digits) a one-line SourceRejected."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise SourceRejected(f"not valid JSON: {e.msg} at line {e.lineno}") from None
-    except RecursionError:
-        raise SourceRejected("not valid JSON: nested too deeply") from None
-    except ValueError as e:
-        raise SourceRejected(f"not valid JSON: {str(e).split(':')[0]}") from None
 
 
 def _one_line(error: BaseException) -> str:
@@ -234,7 +222,7 @@ class FilesConnector(Connector):
                 authors=page.authors, language=page.language, categories=page.categories,
             )
         elif suffix == ".json":
-            data = _load_json(text)
+            data = load_json(text, SourceRejected)
             objects = data if isinstance(data, list) else [data]
             for number, obj in enumerate(objects, start=1):
                 yield self._from_json(relative, obj, None, f"#{number}")
@@ -243,7 +231,7 @@ class FilesConnector(Connector):
                 if not line.strip():
                     continue
                 try:
-                    obj = _load_json(line)
+                    obj = load_json(line, SourceRejected)
                 except SourceRejected as e:
                     yield self._dead(f"{relative}#{number}", f"line {number}: {e}", line)
                     continue

@@ -254,16 +254,16 @@ def describe_validation_error(error: ValidationError, *, key: str = "field", lim
     return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
 
 
-def load_json(text: str | bytes) -> Any:
-    """`json.loads`, with every way it can fail as one InvalidArticle line (nesting and huge numbers included)."""
+def load_json(text: str | bytes, error: type[Exception] = InvalidArticle) -> Any:
+    """`json.loads`, with every way it can fail as one line in `error` (nesting and huge numbers included)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise InvalidArticle(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+        raise error(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
     except RecursionError:
-        raise InvalidArticle("not valid JSON: nested too deeply") from None
+        raise error("not valid JSON: nested too deeply") from None
     except ValueError as e:  # an integer of thousands of digits
-        raise InvalidArticle(f"not valid JSON: {str(e).split(':')[0]}") from None
+        raise error(f"not valid JSON: {str(e).split(':')[0]}") from None
 
 
 def _parse(model: type[Article], raw: str | bytes | dict[str, Any]) -> Any:

@@ -11,7 +11,7 @@ the rest of `pipeline` is internal and may move. What is here:
 - the errors a connector raises: `SourceError`, `SourceUnreachable` (retriable), `Throttled`,
   `SourceRejected`, `ConfigError`, and `backoff_delay` for its own retries;
 - the kit: `Fetcher` (polite, limited HTTP), `redact`, `check_url`, `extract_page`,
-  `html_to_text`, `fit_id`, `describe_validation_error`; `walk_folder` (a folder read without
+  `html_to_text`, `fit_id`, `load_json`, `describe_validation_error`; `walk_folder` (a folder read without
   following links, regular files only, bounded), `printable_name`, `special_filesystem`;
 - the test kit: `FeedServer`, `Reply`, `connector_for_test`, `read_all`, `commit`,
   `articles_only`, `http_date`.
@@ -20,7 +20,7 @@ A connector is found by its `type` through the `newswire.connectors` entry point
 (docs/connectors.md walks through one).
 """
 
-from pipeline.article import Article, Source, describe_validation_error, fit_id
+from pipeline.article import Article, Source, describe_validation_error, fit_id, load_json
 from pipeline.checkpoint import Record
 from pipeline.deadletter import DeadLetter
 from pipeline.errors import (
@@ -71,6 +71,7 @@ __all__ = [
     "html_to_text",
     "tidy_text",
     "fit_id",
+    "load_json",
     "describe_validation_error",
     "FolderEntry",
     "walk_folder",
