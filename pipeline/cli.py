@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "pipeline.commands.search",
     "pipeline.commands.deadletter",
     "pipeline.commands.feeds",
+    "pipeline.commands.export",
+    "pipeline.commands.serve",
 )
 
 EXIT_ERROR = 1

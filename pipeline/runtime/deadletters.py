@@ -24,7 +24,7 @@ from pipeline.enrich import Enricher
 from pipeline.errors import InvalidArticle, StorageError
 from pipeline.runtime.indexes import open_index
 from pipeline.runtime.lock import DataDirLock
-from pipeline.runtime.steps import enrich_step, index_step
+from pipeline.runtime.steps import make_enricher, enrich_step, index_step
 from pipeline.settings import Settings
 
 __all__ = ["DeadLetterFile", "deadletter_path", "read_deadletters", "replay_deadletters", "REPLAY_GROUP"]
@@ -178,7 +178,7 @@ def replay_deadletters(settings: Settings, enricher: Enricher | None = None) -> 
     """Send the dead letters through again; returns (replayed, still dead or skipped)."""
     if settings.distributed:
         return _replay_topic(settings)
-    return _replay_file(settings, enricher or Enricher(settings.nlp.model, settings.nlp.pipe_batch_size))
+    return _replay_file(settings, enricher or make_enricher(settings))
 
 
 def _replay_file(settings: Settings, enricher: Enricher) -> tuple[int, int]:

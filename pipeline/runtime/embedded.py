@@ -23,7 +23,7 @@ from pipeline.runtime.deadletters import DeadLetterFile, deadletter_path
 from pipeline.runtime.indexes import open_index
 from pipeline.runtime.lock import DataDirLock
 from pipeline.runtime.loop import Batch, Progress, RunReport, open_connectors, run_connectors
-from pipeline.runtime.steps import enrich_step, index_step
+from pipeline.runtime.steps import make_enricher, enrich_step, index_step
 from pipeline.settings import Settings
 
 __all__ = ["EmbeddedRuntime"]
@@ -36,7 +36,7 @@ class EmbeddedRuntime:
 
     def __init__(self, settings: Settings, enricher: Enricher | None = None, progress: Progress | None = None) -> None:
         self.settings = settings
-        self.enricher = enricher or Enricher(settings.nlp.model, settings.nlp.pipe_batch_size)
+        self.enricher = enricher or make_enricher(settings)
         self.index = open_index(settings)
         self.deadletters = DeadLetterFile(deadletter_path(settings))
         self.progress = progress

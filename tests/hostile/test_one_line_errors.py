@@ -50,9 +50,14 @@ def test_a_full_disk_is_one_line_commits_nothing_and_the_rerun_loses_nothing(tmp
     _stories(tmp_path / "news", 120)
     embedded = Embedded(tmp_path, [{"type": "files", "name": "news", "path": str(tmp_path / "news")}],
                         nlp={"batch_size": 40})
+    from pipeline.index.embedded import EmbeddedIndex
+
+    with EmbeddedIndex(embedded.data_dir / "index.sqlite") as index:
+        index.setup()
+    room = (embedded.data_dir / "index.sqlite").stat().st_size + 64 * 1024  # the index exists; its writes fill the disk
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_")}
     full = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--once", "-c", str(embedded.config)],
-                          capture_output=True, cwd=REPO, env=environment, timeout=300, preexec_fn=_fsize(96 * 1024))
+                          capture_output=True, cwd=REPO, env=environment, timeout=300, preexec_fn=_fsize(room))
     err = full.stderr.decode()
     assert full.returncode == 1 and "Traceback" not in err, err
     assert err.splitlines() == [line for line in err.splitlines() if line.startswith("newswire: error: ")], err
