@@ -10,7 +10,7 @@ from typing import TextIO
 
 from pipeline.commands import add_config_option
 from pipeline.article import Article, parse_article
-from pipeline.commands.console import configure_logging
+from pipeline.commands.console import configure_logging, safe_json
 from pipeline.enrich import EnrichFailure, Enricher
 from pipeline.runtime.steps import make_enricher
 from pipeline.errors import InvalidArticle
@@ -61,7 +61,7 @@ def enrich_lines(lines: Iterable[str | bytes], out: TextIO, enricher: Enricher, 
                 logger.error("article %s: enrichment failed: %s", result.article.id, result.reason)
                 bad += 1
             else:
-                out.write(result.to_json() + "\n")
+                out.write(safe_json(result.to_json()) + "\n")
         out.flush()
     return bad
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pipeline.article import EnrichedArticle, parse_enriched
-from pipeline.errors import ServiceError
+from pipeline.errors import ServiceError, StorageError
 from pipeline.index import Index, WriteResult, embedded_reads
 from pipeline.index.embedded_reads import fts_query
 from pipeline.search import FACETS, Facets, SearchHit, SearchQuery
@@ -46,6 +46,16 @@ CREATE INDEX IF NOT EXISTS facets_by_value ON facets(kind, value);
 CREATE INDEX IF NOT EXISTS facets_by_article ON facets(article);
 """
 
+# SQLite result codes (low byte of the extended code) that mean the disk, not the article, refused:
+# the batch is not safe and nothing of it is committed.
+_DISK_ERRORS = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN})
+
+
+def _disk_error(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _DISK_ERRORS
+
+
 class EmbeddedIndex(Index):
     """An on-disk full-text index of EnrichedArticles."""
 
@@ -55,15 +65,15 @@ class EmbeddedIndex(Index):
 
     def open(self) -> "EmbeddedIndex":
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.path, timeout=30.0)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA foreign_keys=ON")
                 db.executescript(_SCHEMA)
                 embedded_reads.add_read_columns(db)
-            except sqlite3.DatabaseError as e:
-                raise ServiceError(f"embedded index {self.path} cannot be opened: {e}") from None
+            except (sqlite3.DatabaseError, OSError) as e:
+                raise ServiceError(f"embedded index {self.path} cannot be opened: {getattr(e, 'strerror', None) or e}") from None
             self._db = db
         return self
 
@@ -90,6 +100,22 @@ class EmbeddedIndex(Index):
         An older version never replaces a newer one (`stale`); an article SQLite refuses is
         rolled back alone (`failed`, with the reason) and the rest of the batch is kept.
         """
+        try:
+            return self._write(articles)
+        except sqlite3.Error as e:
+            if not _disk_error(e):
+                raise
+            self._reset()
+            raise StorageError(f"embedded index {self.path} cannot be written: {e}") from None
+
+    def _reset(self) -> None:
+        """After a disk error the connection's transaction state is unknown: start a new one next time."""
+        try:
+            self.close()
+        except sqlite3.Error:
+            self._db = None
+
+    def _write(self, articles: Sequence[EnrichedArticle]) -> list[WriteResult]:
         results = []
         with self.db:
             self.db.execute("BEGIN")  # the batch's transaction; each article is a savepoint inside it
@@ -98,6 +124,8 @@ class EmbeddedIndex(Index):
                 try:
                     written = self._upsert(article)
                 except (sqlite3.Error, UnicodeError, ValueError) as e:
+                    if isinstance(e, sqlite3.Error) and _disk_error(e):
+                        raise
                     self.db.execute("ROLLBACK TO article")
                     reason = f"the embedded index refused the article: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
                     logger.warning("not indexable id=%s reason=%s", article.id, reason)
@@ -150,6 +178,7 @@ class EmbeddedIndex(Index):
 
     def scan(self, query: SearchQuery, page_size: int = 500) -> Iterator[EnrichedArticle]:
         yield from embedded_reads.scan(self.db, query, page_size)
+
 
 def _date(article: EnrichedArticle) -> str | None:
     moment = article.published_at or article.fetched_at

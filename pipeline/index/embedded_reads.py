@@ -43,6 +43,7 @@ CREATE INDEX IF NOT EXISTS articles_by_date ON articles(published_utc);
 _COUNTING_INDEXES = {"source_name": "articles_by_source", "language": "articles_by_language"}
 # SearchQuery's field filters → the generated column each one reads.
 _FIELD_COLUMNS = {"source": "source_name", "language": "language"}
+MAX_PAGE = 1_000_000  # bounds a page size or an offset (SQLite's integers overflow past 2**63)
 assert set(_FIELD_COLUMNS) == set(FIELD_FILTERS)
 
 
@@ -97,9 +98,9 @@ def selection(query: SearchQuery) -> tuple[str, list[object]] | None:
         if option in filters:
             where.append(
                 "a.rowid IN (SELECT article FROM facets WHERE kind = ? AND "
-                "(value = ? OR (' ' || lower(value) || ' ') LIKE ('% ' || lower(?) || ' %')))"
+                "(value = ? OR (' ' || lower(value) || ' ') LIKE ('% ' || lower(?) || ' %') ESCAPE '\\'))"
             )
-            params += [kind, filters[option], filters[option]]
+            params += [kind, filters[option], _literal(filters[option])]
     for option, column in _FIELD_COLUMNS.items():
         if option in filters:
             where.append(f"a.{column} = ? COLLATE NOCASE")
@@ -111,6 +112,16 @@ def selection(query: SearchQuery) -> tuple[str, list[object]] | None:
         where.append("a.published_utc < ?")
         params.append(f"{(query.until + timedelta(days=1)).isoformat()} 00:00:00")
     return source + (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def _literal(value: str) -> str:
+    """`value` for LIKE with every `%` and `_` (and the escape character) taken literally."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _bounded(number: int, low: int = 1) -> int:
+    """A page size or offset SQLite can take (an absurd one is not an OverflowError)."""
+    return min(max(int(number), low), MAX_PAGE)
 
 
 def search(db: sqlite3.Connection, query: SearchQuery) -> list[SearchHit]:
@@ -127,7 +138,7 @@ def search(db: sqlite3.Connection, query: SearchQuery) -> list[SearchHit]:
         params = [*query.marks, *params]
     else:
         sql = f"SELECT a.document, 0.0, '' FROM {source} ORDER BY a.published_utc DESC, a.rowid DESC"
-    rows = db.execute(sql + " LIMIT ? OFFSET ?", [*params, query.limit, query.offset]).fetchall()
+    rows = db.execute(sql + " LIMIT ? OFFSET ?", [*params, _bounded(query.limit), _bounded(query.offset, 0)]).fetchall()
     return [
         SearchHit(parse_enriched(document), float(score), [snippet] if snippet else [])
         for document, score, snippet in rows
