@@ -11,7 +11,9 @@ the rest of `pipeline` is internal and may move. What is here:
 - the errors a connector raises: `SourceError`, `SourceUnreachable` (retriable), `Throttled`,
   `SourceRejected`, `ConfigError`, and `backoff_delay` for its own retries;
 - the kit: `Fetcher` (polite, limited HTTP), `redact`, `check_url`, `extract_page`,
-  `html_to_text`, `fit_id`, `describe_validation_error`;
+  `html_to_text`, `fit_id`, `describe_validation_error`, and the article identity of a link:
+  `canonical_url` (tracking parameters, `www.`/`m.` hosts, AMP forms ... removed) and
+  `article_id_for` (the canonical link, a GUID only when there is none);
 - the test kit: `FeedServer`, `Reply`, `connector_for_test`, `read_all`, `commit`,
   `articles_only`, `http_date`.
 
@@ -42,6 +44,7 @@ from pipeline.plugin.testing import (
     http_date,
     read_all,
 )
+from pipeline.urls import article_id_for, canonical_url
 
 __all__ = [
     "Article",
@@ -69,6 +72,8 @@ __all__ = [
     "tidy_text",
     "fit_id",
     "describe_validation_error",
+    "canonical_url",
+    "article_id_for",
     "FeedServer",
     "Reply",
     "RecordedRequest",
