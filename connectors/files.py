@@ -208,7 +208,8 @@ class FilesConnector(Connector):
             return self._dead(relative + where, f"expected a JSON object, got {type(obj).__name__}", raw)
         fields = dict(obj)
         fields.setdefault("id", fit_id(fields.get("url") or f"{self.name}/{relative}{where}"))
-        fields.setdefault("source", {"connector": self.type, "name": self.name, "feed": relative})
+        # The source is this folder whatever the file says: ownership of an id in the index rests on it.
+        fields["source"] = {"connector": self.type, "name": self.name, "feed": relative}
         try:
             article = Article.model_validate(fields)
         except ValidationError as e:

@@ -1,7 +1,8 @@
 """The Article and EnrichedArticle records, validated at every boundary.
 
-One JSON object per article, UTF-8. The `id` is stable (feed GUID, canonical URL or
-the file's path under its root): it is the Kafka key and the Elasticsearch `_id`.
+One JSON object per article, UTF-8. The `id` is stable (the canonical link, a feed GUID only
+without a link, or the file's path under its root): it is the Kafka key and the
+Elasticsearch `_id`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ class Source(BaseModel):
     name: str | None = None
     feed: str | None = None
 
+    @property
+    def key(self) -> tuple[str | None, str | None]:
+        """Which configured source this is: (connector type, name). A moved feed URL is the same source."""
+        return (self.connector, self.name)
+
 
 class Article(BaseModel):
     """A news article as a connector emits it."""
@@ -67,6 +73,7 @@ class Article(BaseModel):
     authors: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     source: Source | None = None
+    sources: list[Source] = Field(default_factory=list)
     schema_version: Literal[1] = SCHEMA_VERSION
 
     @field_validator("id")
@@ -127,8 +134,17 @@ class Quote(BaseModel):
 
 
 class EnrichedArticle(Article):
-    """An Article plus its entities, quotes and flat keyword lists for aggregation."""
+    """An Article plus its entities, quotes and flat keyword lists for aggregation, and its story.
 
+    `story_id` is the id of the first copy seen of the story the article belongs to (its own id
+    when it is the first): the index sets it when the article is written, from the copies
+    already indexed (docs/story-identity.md). `copies`, kept by the index on the first copy only,
+    is how many articles the story has. `sources` is every source the article came through,
+    `source` the first: both are kept by the index too.
+    """
+
+    story_id: str | None = None
+    copies: int | None = Field(default=None, ge=1)
     entities: list[Entity] = Field(default_factory=list)
     quotes: list[Quote] = Field(default_factory=list)
     people: list[str] = Field(default_factory=list)

@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 from elastic_transport import TransportError
@@ -21,9 +22,10 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
 from pipeline.article import EnrichedArticle, parse_enriched
 from pipeline.errors import InvalidArticle, ServiceError, ServiceUnavailable
-from pipeline.index import Index, WriteResult
+from pipeline.index import Index, StoryMark, WriteResult
 from pipeline.index.elastic_bulk import BulkWriter, describe_error
 from pipeline.index.elastic_setup import setup_index
+from pipeline.index.elastic_stories import HIDDEN_FIELDS, ElasticStories, plan_writes, story_outlets, upgrade_document
 from pipeline.index.elastic_template import IndexTemplate, load_template
 from pipeline.search import FACETS, SearchHit, SearchQuery
 from pipeline.settings import ElasticsearchSettings
@@ -78,7 +80,11 @@ def build_search(query: SearchQuery) -> dict[str, Any] | None:
         for option, field in FACETS.items()
         if (value := getattr(query, option)) and value.strip()
     ]
-    body: dict[str, Any] = {"size": query.limit, "track_total_hits": False}
+    if query.language and query.language.strip():
+        filters.append({"term": {"language": query.language.strip().lower()}})
+    body: dict[str, Any] = {"size": query.limit, "track_total_hits": False, "source_excludes": HIDDEN_FIELDS}
+    if not query.copies:
+        body["collapse"] = {"field": "story_id"}  # one hit per story: its best-matching copy
     if query.text.strip():
         text = simple_query_text(query.text)
         if not text:
@@ -207,19 +213,36 @@ class ElasticIndex(Index):
     def setup(self) -> list[str]:
         """Install the template, the versioned index and the alias (idempotent); one line per thing done."""
         with self._errors("set up the index"):
-            return setup_index(self.client, self.alias, self.template, self.settings.bulk_max_docs)
+            return setup_index(self.client, self.alias, self.template, self.settings.bulk_max_docs, upgrade=upgrade_document)
 
-    def write(self, articles: Sequence[EnrichedArticle], stop: threading.Event | None = None) -> list[WriteResult]:
+    @property
+    def stories(self) -> ElasticStories:
+        return ElasticStories(lambda: self.client, self.alias, self._errors)
+
+    def write(
+        self,
+        articles: Sequence[EnrichedArticle],
+        stop: threading.Event | None = None,
+        marks: Sequence[StoryMark | None] | None = None,
+    ) -> list[WriteResult]:
         """Index a batch; one WriteResult per article, same order. Retries until done or `stop` is set.
 
-        Raises ServiceUnavailable when stopped before every article settled (commit nothing),
+        Another source's article is only joined (see `elastic_stories.plan_writes`). Raises
+        ServiceUnavailable when stopped before every article settled (commit nothing),
         ServiceError when the cluster refuses us altogether (credentials, missing alias).
         """
         if not articles:
             return []
         writer = BulkWriter(self._send, self.alias, describe_target=f"Elasticsearch at {_hosts_text(self.settings.hosts)}")
         with self._errors("index articles"):
-            return writer.write(articles, stop)
+            planned = plan_writes(self.client, self.alias, articles, marks or [None] * len(articles), datetime.now(timezone.utc))
+            sent = [p for p, plan in enumerate(planned) if plan.action is not None]
+            written = writer.write([articles[p] for p in sent], stop, [planned[p].action for p in sent]) if sent else []  # type: ignore[misc]
+        results = [WriteResult(article.id, "joined") for article in articles]
+        for position, result in zip(sent, written):
+            joined = planned[position].joins and result.status == "indexed"
+            results[position] = WriteResult(result.article_id, "joined", result.reason) if joined else result
+        return results
 
     def _send(self, actions: list[dict[str, Any]]) -> Iterable[tuple[bool, dict[str, Any]]]:
         # No transport-level retries here: the writer's own loop retries with backoff and
@@ -234,6 +257,7 @@ class ElasticIndex(Index):
             max_retries=0,
             yield_ok=True,
             require_alias=True,
+            refresh="wait_for",  # visible to the next story lookup of any sink when the write returns
         )
 
     # -- reads ----------------------------------------------------------------------------------
@@ -250,7 +274,7 @@ class ElasticIndex(Index):
     def get(self, article_id: str) -> EnrichedArticle | None:
         with self._errors("read an article"):
             try:
-                found = self.client.get(index=self.alias, id=article_id)
+                found = self.client.get(index=self.alias, id=article_id, source_excludes=HIDDEN_FIELDS)
             except NotFoundError as e:
                 if _api_type(e) == "index_not_found_exception":
                     raise
@@ -274,6 +298,10 @@ class ElasticIndex(Index):
             highlight = hit.get("highlight") or {}
             snippets = list(highlight.get("body") or highlight.get("title") or [])
             hits.append(SearchHit(article, float(hit.get("_score") or 0.0), snippets))
+        with self._errors("count the copies of stories"):
+            told = story_outlets(self.client, self.alias, [hit.article.story_id or hit.article.id for hit in hits])
+        for hit in hits:
+            hit.copies, hit.outlets = told.get(hit.article.story_id or hit.article.id, (1, []))
         return hits
 
 
