@@ -1,4 +1,4 @@
-"""`newswire search QUERY`: full text over indexed articles, with entity filters."""
+"""`newswire search QUERY`: full text over indexed articles, with entity filters; one hit per story unless `--copies`."""
 
 from __future__ import annotations
 
@@ -24,8 +24,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--org", default=None, metavar="NAME")
     parser.add_argument("--place", default=None, metavar="NAME")
     parser.add_argument("--speaker", default=None, metavar="NAME")
+    parser.add_argument("--language", default=None, metavar="L", help="only articles in this language (ISO 639-1, e.g. en, fr)")
     parser.add_argument("--limit", type=int, default=10, metavar="K")
-    parser.add_argument("--json", action="store_true", help="one EnrichedArticle JSON object per line, with a score")
+    parser.add_argument("--copies", action="store_true", help="list every copy of a story, not one hit per story")
+    parser.add_argument("--json", action="store_true",
+                        help="one EnrichedArticle JSON object per line, with a score, story_id, story_copies and story_outlets")
     add_config_option(parser)
     parser.set_defaults(func=run)
 
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     query = SearchQuery(
         text=" ".join(args.query), person=args.person, org=args.org, place=args.place,
-        speaker=args.speaker, limit=args.limit,
+        speaker=args.speaker, limit=args.limit, language=args.language, copies=args.copies,
     )
     hits = search(settings, query)
     if args.json:

@@ -98,7 +98,7 @@ def test_lsh_finds_copies_with_a_quarter_of_their_shingles_in_common() -> None:
     assert LAYOUT.candidate_probability(0.01) < 0.01
 
 
-def test_the_story_id_is_the_earliest_copy_whatever_the_order_seen() -> None:
+def test_the_story_id_is_the_copy_seen_first_whatever_order_the_book_is_told() -> None:
     copies = [
         ("wire", T0, WIRE),
         ("portal", T0.replace(hour=7), "\n\n".join(PARAGRAPHS[:5])),
