@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -21,7 +22,7 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
 from pipeline.article import EnrichedArticle, parse_enriched
-from pipeline.errors import InvalidArticle, ServiceError, ServiceUnavailable
+from pipeline.errors import InvalidArticle, ServiceError, ServiceUnavailable, backoff_delay
 from pipeline.index import Index, StoryMark, WriteResult
 from pipeline.index.elastic_bulk import BulkWriter, describe_error
 from pipeline.index.elastic_setup import setup_index
@@ -234,8 +235,8 @@ class ElasticIndex(Index):
         if not articles:
             return []
         writer = BulkWriter(self._send, self.alias, describe_target=f"Elasticsearch at {_hosts_text(self.settings.hosts)}")
+        planned = self._plan(articles, marks or [None] * len(articles), stop)
         with self._errors("index articles"):
-            planned = plan_writes(self.client, self.alias, articles, marks or [None] * len(articles), datetime.now(timezone.utc))
             sent = [p for p, plan in enumerate(planned) if plan.action is not None]
             written = writer.write([articles[p] for p in sent], stop, [planned[p].action for p in sent]) if sent else []  # type: ignore[misc]
         results = [WriteResult(article.id, "joined") for article in articles]
@@ -243,6 +244,24 @@ class ElasticIndex(Index):
             joined = planned[position].joins and result.status == "indexed"
             results[position] = WriteResult(result.article_id, "joined", result.reason) if joined else result
         return results
+
+    def _plan(self, articles: Sequence[EnrichedArticle], marks: Sequence[StoryMark | None], stop: threading.Event | None):
+        """What to send for each article (it reads what is indexed first), retried with backoff like the bulk itself
+        until the node answers or `stop` is set."""
+        attempt = 0
+        while True:
+            try:
+                with self._errors("read what is indexed"):
+                    return plan_writes(self.client, self.alias, articles, marks, datetime.now(timezone.utc))
+            except ServiceUnavailable as e:
+                attempt += 1
+                delay = backoff_delay(attempt, 0.5, 30.0)
+                logger.warning("elasticsearch read before write retry alias=%s attempt=%d delay_s=%.2f reason=%r", self.alias, attempt, delay, str(e))
+                if stop.wait(delay) if stop is not None else (time.sleep(delay) or False):
+                    raise ServiceUnavailable(
+                        f"Elasticsearch at {_hosts_text(self.settings.hosts)}: stopped with {len(articles)} of {len(articles)} "
+                        f"articles not yet indexed after {attempt} attempts (last error: {e})"
+                    ) from None
 
     def _send(self, actions: list[dict[str, Any]]) -> Iterable[tuple[bool, dict[str, Any]]]:
         # No transport-level retries here: the writer's own loop retries with backoff and
