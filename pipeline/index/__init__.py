@@ -82,7 +82,13 @@ class StoryCandidate:
 
 
 class StoryStore(ABC):
-    """The stories of one index (docs/story-identity.md). Every change is idempotent: a re-delivered batch redoes it."""
+    """The stories of one index (docs/story-identity.md). Every change is idempotent: a re-delivered batch redoes it.
+
+    `single_writer`: True when only one process writes the index (the embedded one), so no other
+    writer can have added a copy between a lookup and the write: the story step skips its second look.
+    """
+
+    single_writer: bool = False
 
     @abstractmethod
     def lookup(self, articles: Sequence[EnrichedArticle]) -> list[Indexed | None]:

@@ -39,9 +39,9 @@ CREATE INDEX IF NOT EXISTS articles_by_canonical_url ON articles(canonical_url);
 CREATE INDEX IF NOT EXISTS articles_by_story ON articles(story_id);
 CREATE TABLE IF NOT EXISTS story_bands (
     band TEXT NOT NULL,
-    article INTEGER NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE
-);
-CREATE INDEX IF NOT EXISTS story_bands_by_band ON story_bands(band);
+    article INTEGER NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE,
+    PRIMARY KEY (band, article)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS story_bands_by_article ON story_bands(article);
 """
 
@@ -91,6 +91,8 @@ def migrate(db: sqlite3.Connection) -> None:
 class EmbeddedStories(StoryStore):
     """The StoryStore of an EmbeddedIndex (see the module docstring)."""
 
+    single_writer = True
+
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
 
@@ -112,12 +114,14 @@ class EmbeddedStories(StoryStore):
             if not keys:
                 found.append([])
                 continue
+            # Count shared keys on the (band, article) key alone, then read only the articles that made the cut.
             rows = self.db.execute(
-                "SELECT a.id, a.story_id, a.story_seen_at, a.fingerprint, count(*) AS shared FROM story_bands b "
-                f"JOIN articles a ON a.rowid = b.article WHERE b.band IN ({', '.join('?' * len(keys))}) AND a.id != ? "
-                "GROUP BY b.article ORDER BY shared DESC, a.rowid LIMIT ?",
-                (*keys, article_id, size),
-            ).fetchall()
+                "SELECT a.id, a.story_id, a.story_seen_at, a.fingerprint, s.shared FROM ("
+                f"SELECT article, count(*) AS shared FROM story_bands WHERE band IN ({', '.join('?' * len(keys))}) "
+                "GROUP BY article ORDER BY shared DESC, article LIMIT ?) s "
+                "JOIN articles a ON a.rowid = s.article WHERE a.id != ? ORDER BY s.shared DESC, a.rowid",
+                (*keys, size + 1, article_id),
+            ).fetchall()[:size]
             found.append([
                 StoryCandidate(i, story or i, _moment(seen), json.loads(fingerprint) if fingerprint else None, shared)
                 for i, story, seen, fingerprint, shared in rows

@@ -6,8 +6,9 @@
                        exact shingles) · the article joins the earliest of the verified stories,
                        or starts its own
     the write          the index keeps band keys, fingerprint, seen_at, story_id and story_seen_at
-    after the write    candidates again: what other workers wrote meanwhile is visible now; a
-                       verified copy in another story merges the two toward the earlier one ·
+    after the write    candidates again (unless the index has a single writer): what other workers
+                       wrote meanwhile is visible now; a verified copy in another story merges the
+                       two toward the earlier one · the merges found before the write carried out ·
                        `copies` recounted on the first copy of every story the batch touched
 
 Stories are ordered by (story_seen_at, story_id): the moment newswire first stored the story's
@@ -137,11 +138,13 @@ def assign_stories(index: Index, articles: Sequence[EnrichedArticle]) -> StoryBa
 
 def settle_stories(index: Index, batch: StoryBatch, results: Sequence[WriteResult]) -> None:
     """After the write: merge what other workers wrote meanwhile, and recount copies (see the module docstring)."""
-    written = [p for p, result in enumerate(results) if result.status == "indexed"]
+    # A stale article is settled too: it is a re-delivery whose write already happened (its version moved on
+    # with a partial update since), and the crash that re-delivered it may have come before this step.
+    written = [p for p, result in enumerate(results) if result.status in ("indexed", "stale")]
     if not written:
         return
     articles = [batch.articles[p] for p in written]
-    looked_up = [p for p in written if batch.prints[p]]
+    looked_up = [p for p in written if batch.prints[p] and not index.stories.single_writer]
     found = dict(zip(looked_up, index.stories.candidates(
         [batch.prints[p].band_keys for p in looked_up], [batch.articles[p].id for p in looked_up], MAX_CANDIDATES,  # type: ignore[union-attr]
     )))
@@ -170,5 +173,5 @@ def _stored(found: Fingerprint | None) -> dict | None:
     if found is None:
         return None
     stored = found.to_stored()
-    stored.pop("band_keys", None)  # indexed on their own, as the mark's band_keys
+    del stored["band_keys"], stored["signature"]  # the keys are indexed on their own; candidates are verified on the shingles
     return stored

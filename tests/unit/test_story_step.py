@@ -95,9 +95,14 @@ def test_a_redelivered_batch_changes_nothing(index):
 
 
 def test_two_writers_that_each_start_a_story_converge_on_the_one_seen_first(tmp_path):
-    """The race in slow motion: both look up before either writes, both write, both settle."""
+    """The race in slow motion: both look up before either writes, both write, both settle.
+
+    An embedded index has one writer in practice; two connections to one file stand in for two
+    Elasticsearch sinks here (tests/integration/test_story_race.py runs the real ones).
+    """
     path = tmp_path / "index.sqlite"
     with EmbeddedIndex(path) as one, EmbeddedIndex(path) as two:
+        one.stories.single_writer = two.stories.single_writer = False
         a, b = copy(WIRE, source="ap"), copy(COPIES[2], source="partner")
         batch_a, batch_b = assign_stories(one, [a]), assign_stories(two, [b])
         assert batch_a.articles[0].story_id == a.id and batch_b.articles[0].story_id == b.id, "neither saw the other"
