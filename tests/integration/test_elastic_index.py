@@ -20,6 +20,7 @@ from pipeline.errors import ServiceError, ServiceUnavailable
 from pipeline.index.elastic import ElasticIndex
 from pipeline.search import SearchQuery
 from pipeline.settings import ElasticsearchSettings
+from tests.integration.support import remove_index
 from tests.integration.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -38,15 +39,9 @@ def index(settings):
     with ElasticIndex(settings) as opened:
         opened.setup()
         yield opened
-    _cleanup(settings)
+    remove_index(settings)
 
 
-def _cleanup(settings: ElasticsearchSettings) -> None:
-    with Elasticsearch(settings.hosts) as client:
-        names = list(client.indices.get(index=f"{settings.index}-*", expand_wildcards="all").body)
-        if names:  # deleting by wildcard is refused (action.destructive_requires_name)
-            client.options(ignore_status=404).indices.delete(index=",".join(names))
-        client.options(ignore_status=404).indices.delete_index_template(name=settings.index)
 
 
 def make_article(article_id: str, title: str = "A title", body: str = "A body.", fetched: datetime = T0, **extra) -> EnrichedArticle:
@@ -170,7 +165,7 @@ def test_setup_adopts_an_index_that_squats_the_alias_name(settings, es_hosts):
             assert index.get("early").id == "early"
             assert list(index.client.indices.get_alias(name=settings.index).body) == [f"{settings.index}-v{index.template.version}"]
     finally:
-        _cleanup(settings)
+        remove_index(settings)
 
 
 # -- writes ------------------------------------------------------------------------------------

@@ -9,34 +9,17 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from elasticsearch import Elasticsearch
 
 from pipeline.article import Source
 from pipeline.index.elastic import ElasticIndex
 from pipeline.runtime.steps import index_step
 from pipeline.runtime.stories import assign_stories, settle_stories
 from pipeline.search import SearchQuery
-from pipeline.settings import ElasticsearchSettings
-from tests.unit.test_story_step import COPIES, WIRE, copy
+from tests.integration.support import remove_index
+from tests.integration.test_elastic_index import index, settings  # noqa: F401 (the fixtures: an alias of this test's own)
+from tests.unit.test_story_step import COPIES, WIRE, assert_an_older_id_is_kept, copy
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def settings(es_hosts, unique_name) -> ElasticsearchSettings:
-    return ElasticsearchSettings(hosts=[es_hosts], index=f"newswire-test-{unique_name}", request_timeout=20)
-
-
-@pytest.fixture
-def index(settings):
-    with ElasticIndex(settings) as opened:
-        opened.setup()
-        yield opened
-    with Elasticsearch(settings.hosts) as client:
-        names = list(client.indices.get(index=f"{settings.index}-*", expand_wildcards="all").body)
-        if names:
-            client.options(ignore_status=404).indices.delete(index=",".join(names))
-        client.options(ignore_status=404).indices.delete_index_template(name=settings.index)
 
 
 def stories_of(index: ElasticIndex) -> dict[str, str]:
@@ -116,14 +99,7 @@ def test_one_batch_with_the_same_article_from_three_feeds(index):
 
 
 def test_an_article_indexed_under_an_older_id_is_found_by_its_canonical_url(index):
-    legacy = copy(WIRE, article_id="https://news.example/feed.xml#1042").model_copy(
-        update={"url": "http://www.news.example/mine-rescue?utm_source=rss"})
-    index.write([legacy])
-    again = copy(WIRE, article_id="https://news.example/mine-rescue").model_copy(
-        update={"url": "https://news.example/mine-rescue", "fetched_at": legacy.fetched_at + timedelta(hours=1)})
-    assert index_step(index, [again]) == (1, [])
-    index.refresh()
-    assert index.count() == 1 and index.get(legacy.id).fetched_at == again.fetched_at
+    assert_an_older_id_is_kept(index)
 
 
 def test_search_collapses_copies_into_stories(index):
@@ -165,8 +141,4 @@ def test_setup_upgrades_documents_of_the_previous_mapping(settings):
             upgraded.refresh()
             assert upgraded.count() == 1 and upgraded.get(old.id).fetched_at == again.fetched_at
     finally:
-        with Elasticsearch(settings.hosts) as client:
-            names = list(client.indices.get(index=f"{settings.index}-*", expand_wildcards="all").body)
-            if names:
-                client.options(ignore_status=404).indices.delete(index=",".join(names))
-            client.options(ignore_status=404).indices.delete_index_template(name=settings.index)
+        remove_index(settings)

@@ -154,15 +154,25 @@ def test_only_the_owning_source_replaces_an_article(index):
     assert [s.name for s in stored.sources] == ["owner", "uploads"], "a new version keeps every source"
 
 
-def test_an_article_indexed_under_an_older_id_is_found_by_its_canonical_url(index):
+def assert_an_older_id_is_kept(index) -> None:
+    """An article indexed under an older id (a raw GUID) that arrives under its canonical id updates that document.
+
+    Shared with tests/integration/test_elastic_stories.py: both indexes behave the same.
+    """
     legacy = copy(WIRE, article_id="https://news.example/feed.xml#1042").model_copy(
         update={"url": "http://www.news.example/mine-rescue?utm_source=rss"})
     index.write([legacy])
+    index.refresh()
     again = copy(WIRE, article_id="https://news.example/mine-rescue").model_copy(
         update={"url": "https://news.example/mine-rescue", "fetched_at": legacy.fetched_at + timedelta(hours=1)})
     assert index_step(index, [again]) == (1, [])
+    index.refresh()
     assert index.count() == 1
     assert index.get(legacy.id).fetched_at == again.fetched_at
+
+
+def test_an_article_indexed_under_an_older_id_is_found_by_its_canonical_url(index):
+    assert_an_older_id_is_kept(index)
 
 
 # -- search: stories, not copies --------------------------------------------------------------------
