@@ -148,7 +148,9 @@ def test_kill_9_in_the_middle_of_a_storys_copies_loses_none_and_leaves_one_story
     log = tmp_path / "sink.log"
     sink = start_worker(config, "sink", log)
     try:
-        wait_for(lambda: committed(settings, "sink", settings.topics.enriched) >= 30, 240, "the sink's first commits", interval=0.1)
+        # A consumer that joins before it has its topic's metadata is assigned nothing until the next
+        # metadata refresh (kafka-python, metadata_max_age_ms = 5 min): wait past that on a loaded machine.
+        wait_for(lambda: committed(settings, "sink", settings.topics.enriched) >= 30, 420, "the sink's first commits", interval=0.1)
         assert stop_worker(sink, signal.SIGKILL) == -signal.SIGKILL
         partial = committed(settings, "sink", settings.topics.enriched)
         assert 0 < partial < len(articles), f"killed in the middle: {partial} of {len(articles)} committed"
