@@ -10,10 +10,10 @@ from typing import TextIO
 
 from pipeline.commands import add_config_option
 from pipeline.article import Article, parse_article
-from pipeline.commands.console import configure_logging
+from pipeline.commands.console import configure_logging, safe_json
 from pipeline.enrich import Enricher
+from pipeline.runtime.steps import enrich_step, make_enricher
 from pipeline.errors import InvalidArticle
-from pipeline.runtime.steps import enrich_step
 from pipeline.settings import load_settings
 
 __all__ = ["add_parser", "enrich_lines"]
@@ -61,7 +61,7 @@ def enrich_lines(lines: Iterable[str | bytes], out: TextIO, enricher: Enricher, 
             logger.error("article %s: enrichment failed: %s", letter.article_id, letter.reason)
             bad += 1
         for result in passed.articles:
-            out.write(result.to_json() + "\n")
+            out.write(safe_json(result.to_json()) + "\n")
         out.flush()
     return bad
 
@@ -69,7 +69,7 @@ def enrich_lines(lines: Iterable[str | bytes], out: TextIO, enricher: Enricher, 
 def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level or "WARNING")
     settings = load_settings(args.config)
-    enricher = Enricher(settings.nlp.model, settings.nlp.pipe_batch_size)
+    enricher = make_enricher(settings)
     enricher.warm_up()
     stdin = sys.stdin.buffer
     limit = settings.limits.max_body_bytes * 2

@@ -3,29 +3,30 @@
 One row per article id (so re-running never duplicates), the newest `version` from the
 owning source wins (`pipeline.index.ownership`: another source only joins `sources`), BM25
 ranking with the title weighted over the body, entity filters over the people,
-organizations, places and speakers lists (pipeline.search.FACETS), and one hit per story
-unless every copy is asked for. It implements the `pipeline.index.Index` contract: a batch is
-one transaction, and an article SQLite refuses (text that is not valid Unicode) fails alone,
-with its reason. The stories live in the same file (`embedded_stories`).
+organizations, places and speakers lists (pipeline.search.FACETS), one hit per story unless
+every copy is asked for. The reads (search, counts, facets, scans) are in `embedded_reads`,
+the stories (band keys, story ids, copy counts) in `embedded_stories`.
+It implements the `pipeline.index.Index` contract: a batch is one transaction, and an
+article SQLite refuses (text that is not valid Unicode) fails alone, with its reason.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.article import EnrichedArticle, parse_enriched
-from pipeline.errors import ServiceError
-from pipeline.index import Index, StoryMark, WriteResult, WriteStatus
+from pipeline.article import EnrichedArticle
+from pipeline.errors import ServiceError, StorageError
+from pipeline.index import Index, StoryMark, WriteResult, WriteStatus, embedded_reads
+from pipeline.index.embedded_reads import fts_query, stored_article
 from pipeline.index.embedded_stories import EmbeddedStories, migrate, stamp
 from pipeline.index.ownership import joined_sources, may_replace, outlet_of
-from pipeline.search import FACETS, SearchHit, SearchQuery
+from pipeline.search import FACETS, Facets, SearchHit, SearchQuery
 from pipeline.urls import canonical_url
 
 __all__ = ["EmbeddedIndex", "fts_query"]
@@ -52,26 +53,14 @@ CREATE INDEX IF NOT EXISTS facets_by_value ON facets(kind, value);
 CREATE INDEX IF NOT EXISTS facets_by_article ON facets(article);
 """
 
-_WORD = re.compile(r'"[^"]*"|[^\s"]+')
+# SQLite result codes (low byte of the extended code) that mean the disk, not the article, refused:
+# the batch is not safe and nothing of it is committed.
+_DISK_ERRORS = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN})
 
 
-def fts_query(text: str) -> str:
-    """User text to a safe FTS5 query: every word or "quoted phrase" must match (implicit AND).
-
-    `OR` between words is kept; every other character is quoted, so no input is a syntax error.
-    """
-    parts = []
-    for token in _WORD.findall(text):
-        if token == "OR" and parts and parts[-1] != "OR":
-            parts.append("OR")
-            continue
-        inner = token.strip('"').replace('"', "")
-        words = re.findall(r"\w+", inner)
-        if words:
-            parts.append('"' + " ".join(words) + '"')
-    while parts and parts[-1] == "OR":
-        parts.pop()
-    return " ".join(parts)
+def _disk_error(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _DISK_ERRORS
 
 
 class EmbeddedIndex(Index):
@@ -84,15 +73,16 @@ class EmbeddedIndex(Index):
 
     def open(self) -> "EmbeddedIndex":
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.path, timeout=30.0)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA foreign_keys=ON")
                 db.executescript(_SCHEMA)
+                embedded_reads.add_read_columns(db)
                 migrate(db)
-            except sqlite3.DatabaseError as e:
-                raise ServiceError(f"embedded index {self.path} cannot be opened: {e}") from None
+            except (sqlite3.DatabaseError, OSError) as e:
+                raise ServiceError(f"embedded index {self.path} cannot be opened: {getattr(e, 'strerror', None) or e}") from None
             self._db = db
         return self
 
@@ -132,9 +122,24 @@ class EmbeddedIndex(Index):
         the owner's article (`joined`); an article SQLite refuses is rolled back alone
         (`failed`, with the reason) and the rest of the batch is kept.
         """
+        try:
+            return self._write(articles, list(marks) if marks is not None else [None] * len(articles))
+        except sqlite3.Error as e:
+            if not _disk_error(e):
+                raise
+            self._reset()
+            raise StorageError(f"embedded index {self.path} cannot be written: {e}") from None
+
+    def _reset(self) -> None:
+        """After a disk error the connection's transaction state is unknown: start a new one next time."""
+        try:
+            self.close()
+        except sqlite3.Error:
+            self._db = None
+
+    def _write(self, articles: Sequence[EnrichedArticle], marks: list[StoryMark | None]) -> list[WriteResult]:
         results = []
         now = datetime.now(timezone.utc)
-        marks = list(marks) if marks is not None else [None] * len(articles)
         with self.db:
             self.db.execute("BEGIN")  # the batch's transaction; each article is a savepoint inside it
             for article, mark in zip(articles, marks):
@@ -142,6 +147,8 @@ class EmbeddedIndex(Index):
                 try:
                     status = self._upsert(article, mark, now)
                 except (sqlite3.Error, UnicodeError, ValueError) as e:
+                    if isinstance(e, sqlite3.Error) and _disk_error(e):
+                        raise
                     self.db.execute("ROLLBACK TO article")
                     reason = f"the embedded index refused the article: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
                     logger.warning("not indexable id=%s reason=%s", article.id, reason)
@@ -170,11 +177,11 @@ class EmbeddedIndex(Index):
         story_id = article.story_id or (row[4] if row is not None else None) or article.id
         story_seen_at = stamp(mark.story_seen_at) if mark else (row[5] if row is not None else seen_at)
         copies = (row[6] if row is not None and row[6] else 1) if story_id == article.id else None
-        document = article.model_copy(update={"story_id": None, "copies": None}).to_dict()
+        document = article.model_copy(update={"story_id": None, "copies": None}).to_dict()  # the columns hold them
         document["sources"] = sources
         columns = {
             "version": article.version, "published_at": _date(article), "document": json.dumps(document, ensure_ascii=False),
-            "canonical_url": canonical_url(article.url), "outlet": outlet_of(article), "language": article.language,
+            "canonical_url": canonical_url(article.url), "outlet": outlet_of(article),
             "seen_at": seen_at, "story_id": story_id, "story_seen_at": story_seen_at, "copies": copies,
             "fingerprint": json.dumps(mark.fingerprint) if mark and mark.fingerprint else None,
         }
@@ -198,68 +205,31 @@ class EmbeddedIndex(Index):
             db.executemany("INSERT INTO story_bands (band, article) VALUES (?, ?)", [(key, rowid) for key in set(mark.band_keys)])
         return "indexed"
 
-    def count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
-
     def get(self, article_id: str) -> EnrichedArticle | None:
         row = self.db.execute("SELECT document, story_id, copies FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return _article(*row) if row else None
+        return stored_article(*row) if row else None
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """Best matches first, one per story (its best copy) unless `query.copies`; without text, the newest."""
-        where, params = [], []
-        for option, kind in FACETS.items():
-            value = getattr(query, option)
-            if value:
-                where.append(
-                    "a.rowid IN (SELECT article FROM facets WHERE kind = ? AND "
-                    "(value = ? OR (' ' || lower(value) || ' ') LIKE ('% ' || lower(?) || ' %')))"
-                )
-                params += [kind, value.strip(), value.strip()]
-        if query.language:
-            where.append("a.language = ?")
-            params.append(query.language.strip().lower())
-        match = fts_query(query.text)
-        if match:
-            matches = (
-                "SELECT a.document, a.story_id, a.copies, -bm25(articles_text, 3.0, 1.0) AS score, "
-                "snippet(articles_text, 1, '[', ']', ' … ', 24) AS snip, a.rowid AS position "
-                "FROM articles_text JOIN articles a ON a.rowid = articles_text.rowid WHERE articles_text MATCH ?"
-                + "".join(" AND " + clause for clause in where)
-            )
-            params.insert(0, match)
-            order = "score DESC, position"
-        elif query.text.strip():
-            return []
-        else:
-            matches = (
-                "SELECT a.document, a.story_id, a.copies, 0.0 AS score, '' AS snip, a.rowid AS position, "
-                "a.published_at AS published FROM articles a" + ((" WHERE " + " AND ".join(where)) if where else "")
-            )
-            order = "published DESC, position DESC"
-        if query.copies:
-            sql = f"SELECT document, story_id, copies, score, snip FROM ({matches}) ORDER BY {order} LIMIT ?"
-        else:
-            sql = (
-                f"SELECT document, story_id, copies, score, snip FROM ("
-                f"SELECT *, ROW_NUMBER() OVER (PARTITION BY coalesce(story_id, position) ORDER BY {order}) AS best "
-                f"FROM ({matches})) WHERE best = 1 ORDER BY {order} LIMIT ?"
-            )
-        params.append(query.limit)
-        rows = self.db.execute(sql, params).fetchall()
-        hits = [SearchHit(_article(document, story, copies), float(score), [snip] if snip else []) for document, story, copies, score, snip in rows]
+        hits = embedded_reads.search(self.db, query)
         told = self.stories.outlets([hit.article.story_id or hit.article.id for hit in hits])
         for hit in hits:
-            hit.copies, hit.outlets = told.get(hit.article.story_id or hit.article.id, (1, []))
+            hit.story_copies, hit.story_outlets = told.get(hit.article.story_id or hit.article.id, (1, []))
         return hits
 
+    def count(self, query: SearchQuery | None = None) -> int:
+        if query is None:
+            return self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        return embedded_reads.count(self.db, query)
 
-def _article(document: str, story_id: str | None, copies: int | None) -> EnrichedArticle:
-    """The stored article with its story as it is now (merges and recounts change the columns, not the document)."""
-    article = parse_enriched(document)
-    return article.model_copy(update={"story_id": story_id or article.id, "copies": copies})
+    def facets(self, query: SearchQuery, size: int = 10) -> Facets:
+        return embedded_reads.facets(self.db, query, size)
+
+    def scan(self, query: SearchQuery, page_size: int = 500) -> Iterator[EnrichedArticle]:
+        yield from embedded_reads.scan(self.db, query, page_size)
 
 
 def _date(article: EnrichedArticle) -> str | None:
     moment = article.published_at or article.fetched_at
     return moment.isoformat() if moment else None
+

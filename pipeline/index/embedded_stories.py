@@ -1,6 +1,6 @@
 """The stories of the embedded index: band keys, story ids and copy counts in the same SQLite file.
 
-    articles      + canonical_url, outlet, language, seen_at, story_id, story_seen_at, copies, fingerprint
+    articles      + canonical_url, outlet, seen_at, story_id, story_seen_at, copies, fingerprint
     story_bands   (band key, article): the LSH lookup, one row per band key of an article
 
 One process writes an embedded index, so there is no race to settle: a merge is one UPDATE.
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 
 _COLUMNS = (
-    ("canonical_url", "TEXT"), ("outlet", "TEXT"), ("language", "TEXT"), ("seen_at", "TEXT"), ("story_id", "TEXT"),
+    ("canonical_url", "TEXT"), ("outlet", "TEXT"), ("seen_at", "TEXT"), ("story_id", "TEXT"),
     ("story_seen_at", "TEXT"), ("copies", "INTEGER"), ("fingerprint", "TEXT"),
 )
 _STORY_SCHEMA = """
@@ -60,7 +60,7 @@ def migrate(db: sqlite3.Connection) -> None:
     if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
         return
     with db:
-        present = {row[1] for row in db.execute("PRAGMA table_info(articles)")}
+        present = {row[1] for row in db.execute("PRAGMA table_xinfo(articles)")}
         for name, kind in _COLUMNS:
             if name not in present:
                 db.execute(f"ALTER TABLE articles ADD COLUMN {name} {kind}")
@@ -77,10 +77,10 @@ def migrate(db: sqlite3.Connection) -> None:
             seen_at = stamp(seen) if seen else now
             stored["sources"] = joined_sources(stored.get("sources") or [], article.source if article else None)
             db.execute(
-                "UPDATE articles SET canonical_url = ?, outlet = ?, language = ?, seen_at = ?, story_id = ?, "
+                "UPDATE articles SET canonical_url = ?, outlet = ?, seen_at = ?, story_id = ?, "
                 "story_seen_at = ?, copies = 1, document = ? WHERE rowid = ?",
                 (canonical_url(article.url) if article else None, outlet_of(article) if article else None,
-                 article.language if article else None, seen_at, article_id, seen_at,
+                 seen_at, article_id, seen_at,
                  json.dumps(stored, ensure_ascii=False), rowid),
             )
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -30,15 +30,21 @@ from pipeline.deadletter import DeadLetter, Stage
 from pipeline.enrich import EnrichFailure, Enricher
 from pipeline.index import Index
 from pipeline.runtime.stories import assign_stories, settle_stories
+from pipeline.settings import Settings
 from pipeline.stories.language import detect_language
 
-__all__ = ["Origin", "Passed", "enrich_step", "index_step", "with_language", "ENRICHED_LANGUAGES"]
+__all__ = ["Origin", "Passed", "make_enricher", "enrich_step", "index_step", "with_language", "ENRICHED_LANGUAGES"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=Article)
 
 ENRICHED_LANGUAGES = frozenset({"en"})  # what the spaCy pipeline reads; None (unclear) is read as English too
+
+
+def make_enricher(settings: Settings) -> Enricher:
+    """The configured enrichment stage (model, pipe batch, sieves); cheap until `warm_up()`."""
+    return Enricher(settings.nlp.model, settings.nlp.pipe_batch_size, sieves=settings.nlp.sieves)
 
 
 @dataclass(frozen=True)

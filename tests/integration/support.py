@@ -81,7 +81,7 @@ def indexed_ids(settings: Settings) -> list[str]:
 
 
 def remove_index(settings: ElasticsearchSettings) -> None:
-    """Delete the versioned indices and the template behind a test's alias."""
+    """Delete the versioned indices behind a test's alias (the alias goes with them) and its template."""
     with Elasticsearch(settings.hosts) as client:
         names = list(client.indices.get(index=f"{settings.index}-*", expand_wildcards="all").body)
         if names:  # deleting by wildcard is refused (action.destructive_requires_name)

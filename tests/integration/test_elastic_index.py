@@ -39,9 +39,11 @@ def index(settings):
     with ElasticIndex(settings) as opened:
         opened.setup()
         yield opened
+    _cleanup(settings)
+
+
+def _cleanup(settings: ElasticsearchSettings) -> None:
     remove_index(settings)
-
-
 
 
 def make_article(article_id: str, title: str = "A title", body: str = "A body.", fetched: datetime = T0, **extra) -> EnrichedArticle:
@@ -165,7 +167,7 @@ def test_setup_adopts_an_index_that_squats_the_alias_name(settings, es_hosts):
             assert index.get("early").id == "early"
             assert list(index.client.indices.get_alias(name=settings.index).body) == [f"{settings.index}-v{index.template.version}"]
     finally:
-        remove_index(settings)
+        _cleanup(settings)
 
 
 # -- writes ------------------------------------------------------------------------------------

@@ -109,8 +109,8 @@ def test_search_collapses_copies_into_stories(index):
     index.refresh()
     hits = index.search(SearchQuery(text="miners"))
     assert len(hits) == 2
-    story = next(hit for hit in hits if hit.copies == 4)
-    assert story.outlets == ["ap.example", "outlet0.example", "outlet1.example", "outlet2.example"]
+    story = next(hit for hit in hits if hit.story_copies == 4)
+    assert story.story_outlets == ["ap.example", "outlet0.example", "outlet1.example", "outlet2.example"]
     assert len(index.search(SearchQuery(text="miners", copies=True))) == 5
     assert len(index.search(SearchQuery())) == 2 and len(index.search(SearchQuery(copies=True))) == 5
     assert [h.article.id for h in index.search(SearchQuery(language="en", copies=True))] == ["https://ap.example/mine-rescue/followup"]

@@ -184,8 +184,8 @@ def test_search_shows_one_hit_per_story_with_its_copies_and_outlets_unless_every
     index_step(index, [copy("mine-rescue/followup", source="ap", minutes=90)])
     hits = index.search(SearchQuery(text="mine"))
     assert len(hits) == 2
-    story = next(hit for hit in hits if hit.copies == 4)
-    assert story.outlets == ["ap.example", "outlet0.example", "outlet1.example", "outlet2.example"]
+    story = next(hit for hit in hits if hit.story_copies == 4)
+    assert story.story_outlets == ["ap.example", "outlet0.example", "outlet1.example", "outlet2.example"]
     assert {hit.article.story_id for hit in hits} == {f"https://ap.example/{WIRE}", "https://ap.example/mine-rescue/followup"}
     every = index.search(SearchQuery(text="mine", copies=True))
     assert len(every) == 5
