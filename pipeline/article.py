@@ -1,7 +1,8 @@
 """The Article and EnrichedArticle records, validated at every boundary.
 
-One JSON object per article, UTF-8. The `id` is stable (feed GUID, canonical URL or
-the file's path under its root): it is the Kafka key and the Elasticsearch `_id`.
+One JSON object per article, UTF-8. The `id` is stable (the canonical link, a feed GUID only
+without a link, or the file's path under its root): it is the Kafka key and the
+Elasticsearch `_id`.
 """
 
 from __future__ import annotations
@@ -109,6 +110,11 @@ class Source(BaseModel):
     def _one_line(cls, value: str | None) -> str | None:
         return clean_line(value, MAX_URL_CHARS) if value is not None else None
 
+    @property
+    def key(self) -> tuple[str | None, str | None]:
+        """Which configured source this is: (connector type, name). A moved feed URL is the same source."""
+        return (self.connector, self.name)
+
 
 class Article(BaseModel):
     """A news article as a connector emits it."""
@@ -126,6 +132,7 @@ class Article(BaseModel):
     authors: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     source: Source | None = None
+    sources: list[Source] = Field(default_factory=list)
     schema_version: Literal[1] = SCHEMA_VERSION
 
     @field_validator("id")
@@ -241,8 +248,17 @@ class Quote(BaseModel):
 
 
 class EnrichedArticle(Article):
-    """An Article plus its entities, quotes and flat keyword lists for aggregation."""
+    """An Article plus its entities, quotes and flat keyword lists for aggregation, and its story.
 
+    `story_id` is the id of the first copy seen of the story the article belongs to (its own id
+    when it is the first): the index sets it when the article is written, from the copies
+    already indexed (docs/story-identity.md). `copies`, kept by the index on the first copy only,
+    is how many articles the story has. `sources` is every source the article came through,
+    `source` the first: both are kept by the index too.
+    """
+
+    story_id: str | None = None
+    copies: int | None = Field(default=None, ge=1)
     entities: list[Entity] = Field(default_factory=list)
     quotes: list[Quote] = Field(default_factory=list)
     people: list[str] = Field(default_factory=list)

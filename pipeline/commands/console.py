@@ -109,7 +109,8 @@ def _line(text: str, width: int) -> str:
 
 
 def render_hits(hits: list[SearchHit], console: Console) -> None:
-    """A readable list: title, date, source, a snippet with the match, top entities, quotes with speakers."""
+    """A readable list: title, date, source, how many copies its story has and where, a snippet with the match,
+    top entities, quotes with speakers."""
     if not hits:
         console.print("No articles found.")
         return
@@ -122,8 +123,11 @@ def render_hits(hits: list[SearchHit], console: Console) -> None:
             when = f"fetched {article.fetched_at.date().isoformat()}" if article.fetched_at else ""
         source = article.source
         where = ":".join(part for part in (source.connector, source.name) if part) if source else ""
-        meta = " · ".join(part for part in (when, where, article.url or article.id) if part)
+        meta = " · ".join(part for part in (when, where, article.language or "", article.url or article.id) if part)
         console.print(Text("   " + _line(meta, 600), style="dim"))
+        if hit.story_copies > 1:
+            outlets = ", ".join(hit.story_outlets[:6]) + (", …" if len(hit.story_outlets) > 6 else "")
+            console.print(Text("   " + _line(f"{hit.story_copies} copies of this story" + (f": {outlets}" if outlets else ""), 600), style="magenta"))
         for snippet in hit.snippets[:2]:
             console.print(Text("   ") + _highlight(_shorten(snippet, 300)))
         for label, names in (("People", article.people), ("Organizations", article.organizations), ("Places", article.places)):

@@ -1,4 +1,4 @@
-"""`newswire search QUERY`: full text over indexed articles, with entity filters."""
+"""`newswire search QUERY`: full text over indexed articles, with filters; one hit per story unless `--copies`."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("search", help="search indexed articles")
     add_search_options(parser)
     parser.add_argument("--limit", type=count(MAX_HITS), default=10, metavar="K", help=f"how many (1 to {MAX_HITS})")
-    parser.add_argument("--json", action="store_true", help="one EnrichedArticle JSON object per line, with a score")
+    parser.add_argument("--copies", action="store_true", help="list every copy of a story, not one hit per story")
+    parser.add_argument("--json", action="store_true",
+                        help="one EnrichedArticle JSON object per line, with a score, story_id, story_copies and story_outlets")
     add_config_option(parser)
     parser.set_defaults(func=run)
 
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"newswire: the query is over {MAX_QUERY_CHARS} characters", file=sys.stderr)
         return 2
     settings = load_settings(args.config)
-    hits = search(settings, search_query(args, limit=args.limit))
+    hits = search(settings, search_query(args, limit=args.limit, copies=args.copies))
     if args.json:
         for hit in hits:
             sys.stdout.write(safe_json(json.dumps(hit.to_dict(), ensure_ascii=False)) + "\n")

@@ -13,6 +13,8 @@ the rest of `pipeline` is internal and may move. What is here:
 - the kit: `Fetcher` (polite, limited HTTP), `redact`, `check_url`, `extract_page`,
   `html_to_text`, `fit_id`, `load_json`, `describe_validation_error`; `walk_folder` (a folder read without
   following links, regular files only, bounded), `printable_name`, `special_filesystem`;
+  and the article identity of a link: `canonical_url` (tracking parameters, `www.`/`m.` hosts,
+  AMP forms ... removed) and `article_id_for` (the canonical link, a GUID only when there is none);
 - the test kit: `FeedServer`, `Reply`, `connector_for_test`, `read_all`, `commit`,
   `articles_only`, `http_date`.
 
@@ -44,6 +46,7 @@ from pipeline.plugin.testing import (
     http_date,
     read_all,
 )
+from pipeline.urls import article_id_for, canonical_url
 
 __all__ = [
     "Article",
@@ -77,6 +80,8 @@ __all__ = [
     "walk_folder",
     "printable_name",
     "special_filesystem",
+    "canonical_url",
+    "article_id_for",
     "FeedServer",
     "Reply",
     "RecordedRequest",

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import lxml.html
 import trafilatura
@@ -49,6 +50,7 @@ class Page:
     authors: list[str] = field(default_factory=list)
     language: str | None = None
     categories: list[str] = field(default_factory=list)
+    canonical: str | None = None  # the page's own `<link rel="canonical">`, absolute; None without one
 
 
 def _date(value: str | None) -> datetime | None:
@@ -82,14 +84,18 @@ def check_page_size(html: str | bytes, max_elements: int = MAX_HTML_ELEMENTS, ma
 
 
 def extract_page(html: str | bytes, url: str | None = None, max_elements: int = MAX_HTML_ELEMENTS) -> Page | None:
-    """The article in `html` (title, plain text, date, authors), or None if there is no main text.
+    """The article in `html` (title, plain text, date, authors, canonical link), or None if there is no main text.
 
     SourceRejected for a page over `max_elements` elements (see the module docstring).
     """
     check_page_size(html, max_elements)
     try:
+        tree = trafilatura.load_html(html)
+        if tree is None:
+            return None
+        canonical = _canonical_link(tree, url)  # read first: extraction prunes the tree
         document = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False, include_tables=False
+            tree, url=url, with_metadata=True, include_comments=False, include_tables=False
         )
     except (ValueError, etree.LxmlError, RecursionError) as e:
         logger.debug("extraction failed url=%s error=%s", url, e)
@@ -109,7 +115,20 @@ def extract_page(html: str | bytes, url: str | None = None, max_elements: int = 
         authors=authors,
         language=document.language,
         categories=categories,
+        canonical=canonical,
     )
+
+
+def _canonical_link(tree: Any, url: str | None) -> str | None:
+    """The href of the first `<link rel="canonical">` (rel may list several tokens), resolved against `url`.
+
+    Only that link: trafilatura's own `url` also takes `og:url` and `<base>`, which many sites
+    point at their home page.
+    """
+    for link in tree.iterfind(".//link[@rel]"):
+        if "canonical" in link.get("rel", "").lower().split() and link.get("href", "").strip():
+            return urljoin(url or "", link.get("href").strip())
+    return None
 
 
 def html_to_text(markup: str) -> str:
