@@ -5,6 +5,7 @@
     ├── InvalidArticle            a record that is not a valid Article / EnrichedArticle
     ├── SourceError               a connector could not read its source
     │   ├── SourceUnreachable     timeout, refused connection, 5xx (retriable)
+    │   │   └── Throttled         429 / 503: the host asked us to wait `retry_after` seconds
     │   └── SourceRejected        the source is not usable as given (404, not a feed, binary file)
     ├── ModelError                the spaCy pipeline is missing or cannot be loaded
     └── ServiceError              Kafka or Elasticsearch failed
@@ -26,6 +27,7 @@ __all__ = [
     "InvalidArticle",
     "SourceError",
     "SourceUnreachable",
+    "Throttled",
     "SourceRejected",
     "ModelError",
     "ServiceError",
@@ -55,6 +57,14 @@ class SourceUnreachable(SourceError):
     """The source did not answer in time or answered with a server error."""
 
     retriable = True
+
+
+class Throttled(SourceUnreachable):
+    """The host answered 429 or 503 (or asked earlier to be left alone): try again in `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class SourceRejected(SourceError):
