@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
 from pipeline.article import describe_validation_error
@@ -26,6 +26,7 @@ __all__ = [
     "ElasticsearchSettings",
     "NlpSettings",
     "LimitSettings",
+    "FleetSettings",
     "ConnectorSettings",
     "load_settings",
     "read_yaml",
@@ -60,6 +61,8 @@ class TopicSettings(_Section):
     articles: str = "news.articles"
     enriched: str = "news.enriched"
     deadletter: str = "news.deadletter"
+    feeds: str = "news.feeds"  # the feed list, compacted, keyed by feed: the connectors workers' partitions
+    feed_state: str = "news.feeds.state"  # connector and feed checkpoints, compacted, co-partitioned with feeds
     partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
 
@@ -105,6 +108,24 @@ class LimitSettings(_Section):
     verify_tls: bool = True
 
 
+class FleetSettings(_Section):
+    """The connectors tier as a fleet: reads in flight, politeness per host name, poll interval bounds (seconds)."""
+
+    concurrency: int = Field(default=64, ge=1)  # connector reads (feed polls) in flight at once
+    per_host: int = Field(default=2, ge=1)  # requests in flight to one host name, feed polls and full text alike
+    min_interval: float = Field(default=600.0, gt=0)  # an adaptive feed is polled at most this often...
+    max_interval: float = Field(default=86400.0, gt=0)  # ...and at least this often
+    start_interval: float = Field(default=3600.0, gt=0)  # a new feed's interval before it adapts
+    max_backoff: float = Field(default=86400.0, gt=0)  # a failing feed is retried at least this often
+    session_timeout_ms: int = Field(default=10_000, ge=6_000)  # a dead connectors worker's feeds move after this
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "FleetSettings":
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval must not be above max_interval")
+        return self
+
+
 class MetricsSettings(_Section):
     port: int | None = Field(default=None, ge=0, le=65535)
     stall_after: float = Field(default=120.0, gt=0)
@@ -139,6 +160,7 @@ class Settings(BaseSettings):
     nlp: NlpSettings = Field(default_factory=NlpSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    fleet: FleetSettings = Field(default_factory=FleetSettings)
     connectors: list[ConnectorSettings] = Field(default_factory=list)
 
     @classmethod

@@ -7,10 +7,11 @@ the rest of `pipeline` is internal and may move. What is here:
 
 - the records: `Article`, `Source`, `DeadLetter`, and `Record` (a value with the checkpoint
   change that delivering it makes true);
-- the base: `Connector`, `ConnectorOptions`, `ConnectorContext`, `HttpUrl` for URL options;
+- the base: `Connector`, `ConnectorOptions`, `ConnectorContext`, `HttpUrl` for URL options,
+  `PollReport` (what a read tells the fleet's scheduler);
 - the errors a connector raises: `SourceError`, `SourceUnreachable` (retriable), `Throttled`,
   `SourceRejected`, `ConfigError`, and `backoff_delay` for its own retries;
-- the kit: `Fetcher` (polite, limited HTTP), `redact`, `check_url`, `extract_page`,
+- the kit: `Fetcher` (polite, limited HTTP), `redact`, `check_url`, `host_of`, `extract_page`,
   `html_to_text`, `fit_id`, `describe_validation_error`;
 - the test kit: `FeedServer`, `Reply`, `connector_for_test`, `read_all`, `commit`,
   `articles_only`, `http_date`.
@@ -29,9 +30,9 @@ from pipeline.errors import (
     SourceUnreachable,
     backoff_delay,
 )
-from pipeline.plugin.connector import Connector, ConnectorContext, ConnectorOptions, Yielded
+from pipeline.plugin.connector import Connector, ConnectorContext, ConnectorOptions, PollReport, Yielded
 from pipeline.plugin.html import Page, extract_page, html_to_text, tidy_text
-from pipeline.plugin.http import Fetcher, FetchResult, HttpUrl, Throttled, check_url, redact
+from pipeline.plugin.http import Fetcher, FetchResult, HttpUrl, Throttled, check_url, host_of, redact
 from pipeline.plugin.testing import (
     FeedServer,
     RecordedRequest,
@@ -52,6 +53,7 @@ __all__ = [
     "Connector",
     "ConnectorContext",
     "ConnectorOptions",
+    "PollReport",
     "HttpUrl",
     "ConfigError",
     "SourceError",
@@ -62,6 +64,7 @@ __all__ = [
     "Fetcher",
     "FetchResult",
     "check_url",
+    "host_of",
     "redact",
     "Page",
     "extract_page",
