@@ -11,7 +11,9 @@
     └── ServiceError              Kafka or Elasticsearch failed
         └── ServiceUnavailable    cannot reach the service right now (retriable)
 
-Every error's message is one line meant for the user; the CLI prints it as is.
+Every error's message is one line meant for the user; the CLI prints it as is. `visible` makes
+outside text (a URL, a server's reason phrase) safe inside such a line: control characters,
+newlines and terminal escapes become `\\xNN`.
 `backoff_delay` is the one formula for how long to wait before trying a retriable thing again
 (a feed that failed, a bulk request, a batch Kafka did not acknowledge).
 """
@@ -19,9 +21,11 @@ Every error's message is one line meant for the user; the CLI prints it as is.
 from __future__ import annotations
 
 import random
+import re
 
 __all__ = [
     "backoff_delay",
+    "visible",
     "NewswireError",
     "ConfigError",
     "InvalidArticle",
@@ -83,6 +87,14 @@ class ServiceUnavailable(ServiceError):
     """Kafka or Elasticsearch cannot be reached right now."""
 
     retriable = True
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """`text` with every control character (newline, ESC, BEL, C1) written as `\\xNN`: one harmless line."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def backoff_delay(failures: int, base: float, cap: float, rng: random.Random | None = None) -> float:

@@ -34,7 +34,7 @@ import httpx
 from pydantic import AfterValidator
 
 from pipeline import __version__
-from pipeline.errors import NewswireError, SourceRejected, SourceUnreachable, Throttled
+from pipeline.errors import NewswireError, SourceRejected, SourceUnreachable, Throttled, visible
 from pipeline.plugin.hosts import SHARED_IO, SHARED_POLITENESS, HostPoliteness, IoLoop
 from pipeline.settings import LimitSettings
 
@@ -60,14 +60,8 @@ THROTTLE_STATUSES = frozenset({429, 503})
 DEFAULT_RETRY_AFTER = 60.0
 MAX_RETRY_AFTER = 24 * 3600.0
 DEADLINE_FACTOR = 3.0
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CREDENTIALS = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@")
 _NOT_IN_HOST = re.compile(r"[\s<>\"{}|\\^`%]")
-
-
-def _visible(text: str) -> str:
-    """Control characters (terminal escapes, newlines) as \\xNN, so a URL stays one harmless line."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def redact(url: str) -> str:
@@ -75,19 +69,19 @@ def redact(url: str) -> str:
     try:
         parts = urlsplit(url)
         if parts.username is None and parts.password is None:
-            return _visible(url)
+            return visible(url)
         host = parts.hostname or ""
         if parts.port:
             host = f"{host}:{parts.port}"
-        return _visible(urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)))
+        return visible(urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)))
     except ValueError:  # a port out of range, a broken IPv6 literal: still never show credentials
-        return _visible(_CREDENTIALS.sub(r"\1", url))
+        return visible(_CREDENTIALS.sub(r"\1", url))
 
 
 def check_url(url: str) -> str:
     """`url` if it is a usable absolute http(s) URL; SourceRejected otherwise (never another exception)."""
     text = url.strip()
-    if _CONTROL.search(text):
+    if visible(text) != text:
         raise SourceRejected(f"URL holds control characters: {redact(text)}")
     try:
         parts = urlsplit(text)
@@ -97,7 +91,7 @@ def check_url(url: str) -> str:
         raise SourceRejected(f"unusable URL ({e}): {redact(text)}") from None
     if parts.scheme.lower() not in ("http", "https"):
         scheme = parts.scheme or "no scheme"
-        raise SourceRejected(f"only http and https URLs can be fetched, not {_visible(scheme)}: {redact(text)}")
+        raise SourceRejected(f"only http and https URLs can be fetched, not {visible(scheme)}: {redact(text)}")
     if not host:
         raise SourceRejected(f"URL has no host: {redact(text)}")
     if not _usable_host(host):
@@ -332,10 +326,10 @@ class Fetcher:
                 self.politeness.hold_off(host_of(url), wait)
                 raise Throttled(f"HTTP {status} from {shown}: asked to retry in {wait:.0f}s", wait)
             if status >= 500:
-                raise SourceUnreachable(f"HTTP {status} {_visible(response.reason_phrase)} from {shown}")
+                raise SourceUnreachable(f"HTTP {status} {visible(response.reason_phrase)} from {shown}")
             if status >= 400:
                 hint = " (check username and password)" if status in (401, 403) else ""
-                raise SourceRejected(f"HTTP {status} {_visible(response.reason_phrase)} from {shown}{hint}")
+                raise SourceRejected(f"HTTP {status} {visible(response.reason_phrase)} from {shown}{hint}")
             result = FetchResult(url=str(response.url), status=status, headers=response.headers)
             if status == 304 or status in REDIRECTS:
                 return result
@@ -369,4 +363,4 @@ def _location(result: FetchResult, current: str) -> str:
 
 def _reason(error: Exception) -> str:
     text = str(error).strip().splitlines()
-    return _visible(text[-1])[:300] if text else type(error).__name__
+    return visible(text[-1])[:300] if text else type(error).__name__

@@ -22,6 +22,7 @@ from typing import Any
 
 from pipeline.checkpoint import Checkpoint, CheckpointFiles, CheckpointStore, checkpoint_key
 from pipeline.errors import ConfigError, NewswireError
+from pipeline.feeds.status import FeedRow, feed_row
 from pipeline.feeds.store import FLEET_TYPE, FeedFile, FeedSpec, FleetOptions
 from pipeline.plugin.connector import Connector, ConnectorContext
 from pipeline.plugin.http import host_of
@@ -30,7 +31,8 @@ from pipeline.settings import Settings
 
 __all__ = [
     "SourceSpec", "Source", "Added", "Retired", "SCHEDULE_SUFFIX",
-    "fleet_blocks", "static_specs", "member_spec", "open_source", "LocalSources", "StaticSources",
+    "fleet_blocks", "static_specs", "member_spec", "open_source", "open_members", "LocalSources", "StaticSources",
+    "feed_store", "fleet_status",
 ]
 
 logger = logging.getLogger(__name__)
@@ -219,3 +221,35 @@ class LocalSources:
 
     def close(self) -> None:
         """Nothing to release: states are files."""
+
+
+def feed_store(settings: Settings):
+    """The feed store `newswire feeds add|remove|import` change: the feed list topic with Kafka, else the file."""
+    if settings.distributed:
+        from pipeline.runtime.feedtopics import KafkaFeeds
+
+        return KafkaFeeds(settings)
+    return FeedFile(settings.data_dir)
+
+
+def fleet_status(settings: Settings, now: float | None = None) -> list[FeedRow]:
+    """One row per member of the fleet (the config's and the feed store's), from the schedules kept for them."""
+    now = time.time() if now is None else now
+    fleets = fleet_blocks(settings)
+    specs = static_specs(settings)
+    taken = {spec.key for spec in specs}
+    specs += [spec for spec in (member_spec(feed, fleets) for feed in feed_store(settings).load().values())
+              if spec.key not in taken]
+    if settings.distributed:
+        from pipeline.runtime.feedtopics import read_states
+
+        states = read_states(settings)
+        schedule_of = lambda key: states.get(key + SCHEDULE_SUFFIX, {})  # noqa: E731
+    else:
+        files = CheckpointFiles(settings.data_dir)
+        schedule_of = lambda key: files.load(key + SCHEDULE_SUFFIX)  # noqa: E731
+    rows = []
+    for spec in specs:
+        where = spec.options.get("url") or spec.options.get("path") or ""
+        rows.append(feed_row(spec.name, str(where), spec.fleet, schedule_of(spec.key), now))
+    return sorted(rows, key=lambda row: (row.fleet or "", row.name))
