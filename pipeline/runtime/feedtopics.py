@@ -23,6 +23,7 @@ from kafka import KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 
+from pipeline.checkpoint import CheckpointFiles
 from pipeline.errors import ServiceUnavailable
 from pipeline.feeds.store import FeedSpec
 from pipeline.plugin.http import host_of
@@ -108,6 +109,7 @@ class KafkaStates:
         self.producer = producer
         self.topic = settings.topics.feed_state
         self._restored: dict[str, dict[str, Any]] = {}
+        self._files = CheckpointFiles(settings.data_dir)
         self._partition: dict[str, int] = {}
         self._pending: list = []
 
@@ -122,7 +124,11 @@ class KafkaStates:
         return len(found)
 
     def load(self, key: str) -> dict[str, Any]:
-        return self._restored.pop(key, {})
+        """The restored document; for a key the changelog never saw, a checkpoint file under data_dir if one
+        is there (a deployment that kept its connector states on disk before the fleet moves them over)."""
+        if key in self._restored:
+            return self._restored.pop(key)
+        return self._files.load(key)
 
     def save(self, key: str, state: Mapping[str, Any]) -> None:
         base = key.rsplit(".schedule", 1)[0] if key.endswith(".schedule") else key

@@ -154,7 +154,10 @@ class Fleet:
         return self.report
 
     def _read_all(self) -> bool:
-        return (self.members.ready() and self._in_flight == 0 and self._deliveries.empty()
+        if not self.members.ready():
+            return False
+        self._take_member_changes()  # ready: every member is queued by now; take the last of them
+        return (self._in_flight == 0 and self._deliveries.empty()
                 and all(s.reads > 0 or s.retired for s in self.sources.values()))
 
     def _wait(self) -> float:

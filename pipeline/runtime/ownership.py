@@ -114,6 +114,7 @@ class Ownership:
                 return events
 
     def ready(self) -> bool:
+        """Every partition given so far is loaded and its members are queued for the fleet."""
         with self._lock:
             if self._loading:
                 return False
@@ -138,10 +139,10 @@ class Ownership:
         try:
             while not self._stop.is_set():
                 polled = consumer.poll(timeout_ms=300)
+                self._notice_assignment(consumer)  # before the records: those of a new partition are its list
                 for tp, records in polled.items():
                     for record in records:
                         self._apply(tp.partition, record)
-                self._notice_assignment(consumer)
                 self._finish_loading(consumer)
         except KafkaError as e:
             logger.error("fleet ownership failed error=%s", e)
@@ -188,9 +189,9 @@ class Ownership:
         with self._lock:
             if partition not in self._loading:  # revoked while it was loading
                 return
+            self._events.put(Added(sources))  # queued before the partition counts as loaded (see ready())
             del self._loading[partition]
             self._owned[partition] = {s.key for s in sources}
-        self._events.put(Added(sources))
         logger.info("partition loaded partition=%d members=%d states=%d seconds=%.2f",
                     partition, len(sources), restored, time.monotonic() - started)
 
