@@ -244,11 +244,11 @@ class Ownership:
                 keys |= self._owned.pop(partition, set())
                 self._loading.pop(partition, None)
                 self._buffered.pop(partition, None)
+        logger.info("partitions revoked partitions=%s members=%d", sorted(partitions), len(keys))
         if not keys:
             return
         event = Retired(keys)
         self._events.put(event)
-        logger.info("partitions revoked partitions=%s members=%d", sorted(partitions), len(keys))
         if wait and not self._closing:
             if not event.done.wait(self.settings.fleet.session_timeout_ms / 2000):
                 logger.warning("partitions revoked before their reads finished partitions=%s", sorted(partitions))
