@@ -44,6 +44,9 @@ __all__ = ["RssConnector", "RssOptions", "feed_interval"]
 logger = logging.getLogger(__name__)
 
 MAX_FEED_TTL = 24 * 3600.0
+# Bodies become plain text (html_to_text) and links are resolved here, so feedparser's own HTML
+# sanitizer and relative-URI rewriting of content would be work thrown away.
+PARSE_OPTIONS = {"sanitize_html": False, "resolve_relative_uris": False}
 REVALIDATE_AFTER = 6  # after this many 304s in a row, fetch without validators and compare the body hash
 BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -241,7 +244,7 @@ class RssConnector(Connector):
 
     def _parse(self, result: FetchResult) -> Any:
         headers = {"content-location": result.url, "content-type": result.headers.get("content-type", "application/xml")}
-        parsed = feedparser.parse(io.BytesIO(result.content), response_headers=headers)
+        parsed = feedparser.parse(io.BytesIO(result.content), response_headers=headers, **PARSE_OPTIONS)
         if parsed.get("version") or parsed.entries:
             return parsed
         shown = redact(result.url)

@@ -33,6 +33,9 @@ __all__ = ["IoLoop", "HostPoliteness", "SHARED_IO", "SHARED_POLITENESS", "DEFAUL
 logger = logging.getLogger(__name__)
 
 DEFAULT_PER_HOST = 2
+# Idle connections kept for reuse: httpcore looks through all of them for every request, so a big
+# pool costs more CPU than the handshakes it saves when thousands of feeds sit on different hosts.
+KEEPALIVE = 16
 T = TypeVar("T")
 
 
@@ -90,7 +93,7 @@ class IoLoop:
                 follow_redirects=False,
                 transport=transport,
                 # Concurrency is bounded by the fleet and the host gate, not by the pool.
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=256, keepalive_expiry=10.0),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=KEEPALIVE, keepalive_expiry=5.0),
             )
             self._clients[key] = client
         return client

@@ -131,6 +131,7 @@ class Fleet:
         self._in_flight = 0
         self._failing: set[str] = set()
         self._output_failures = 0
+        self._next_gauges = 0.0
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -146,7 +147,8 @@ class Fleet:
                 if deliveries:
                     self._deliver(deliveries)
                 self._finish_retired()
-                self._gauges()
+                if time.monotonic() >= self._next_gauges:
+                    self._gauges()
                 if self.once and self._read_all():
                     break
         finally:
@@ -154,11 +156,10 @@ class Fleet:
         return self.report
 
     def _read_all(self) -> bool:
-        if not self.members.ready():
+        if self._in_flight or not self._deliveries.empty() or not self.members.ready():
             return False
         self._take_member_changes()  # ready: every member is queued by now; take the last of them
-        return (self._in_flight == 0 and self._deliveries.empty()
-                and all(s.reads > 0 or s.retired for s in self.sources.values()))
+        return self._in_flight == 0 and all(s.reads > 0 or s.retired for s in self.sources.values())
 
     def _wait(self) -> float:
         if not self._deliveries.empty():
@@ -231,6 +232,8 @@ class Fleet:
             if self.once and source.reads > 0:
                 continue
             state.ready.setdefault(source.host, deque()).append(source)
+        if self._in_flight >= self.concurrency:
+            return
         for host in list(state.ready):
             waiting = state.ready[host]
             held = 0.0 if self.once else self.politeness.held_for(host)
@@ -390,6 +393,7 @@ class Fleet:
             self._failing.discard(source.key)
 
     def _gauges(self) -> None:
+        self._next_gauges = time.monotonic() + 1.0
         state = self._dispatch_state
         metrics.FEEDS_DUE.set(sum(len(waiting) for waiting in state.ready.values()))
         metrics.FEEDS_IN_FLIGHT.set(self._in_flight)
