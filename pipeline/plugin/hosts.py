@@ -92,6 +92,7 @@ class IoLoop:
                 verify=verify,
                 follow_redirects=False,
                 transport=transport,
+                event_hooks={"response": [_keep_location]},
                 # Concurrency is bounded by the fleet and the host gate, not by the pool.
                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=KEEPALIVE, keepalive_expiry=5.0),
             )
@@ -109,6 +110,15 @@ class IoLoop:
                 task.cancel()
 
         loop.call_soon_threadsafe(cancel)
+
+
+async def _keep_location(response: httpx.Response) -> None:
+    """Take the Location header away from httpx (which would parse it, and fail on a hostile one) and
+    keep it in `response.extensions["location"]`: the fetch layer checks redirects itself."""
+    location = response.headers.get("location")
+    if location is not None:
+        response.extensions["location"] = location
+        del response.headers["location"]
 
 
 @dataclass

@@ -154,6 +154,7 @@ class FetchResult:
     headers: httpx.Headers
     content: bytes = b""
     moved_to: str | None = None
+    location: str | None = None  # a redirect's Location, as sent (checked by the fetcher, never by httpx)
 
     @property
     def not_modified(self) -> bool:
@@ -307,10 +308,6 @@ class Fetcher:
                 raise SourceRejected(f"{shown} sent a body that does not decode (bad gzip?)") from None
             except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError, ValueError) as e:
                 raise SourceRejected(f"unusable URL {shown}: {_reason(e)}") from None
-            except httpx.RemoteProtocolError as e:
-                if "location header" in str(e).lower():  # httpx refuses to parse the redirect target
-                    raise SourceRejected(f"redirect from {shown} rejected: {_reason(e)}") from None
-                raise SourceUnreachable(f"fetching {shown} failed: {_reason(e)}") from None
             except httpx.HTTPError as e:
                 raise SourceUnreachable(f"fetching {shown} failed: {_reason(e)}") from None
         logger.debug("fetched url=%s status=%d bytes=%d", shown, result.status, len(result.content))
@@ -330,7 +327,8 @@ class Fetcher:
             if status >= 400:
                 hint = " (check username and password)" if status in (401, 403) else ""
                 raise SourceRejected(f"HTTP {status} {visible(response.reason_phrase)} from {shown}{hint}")
-            result = FetchResult(url=str(response.url), status=status, headers=response.headers)
+            result = FetchResult(url=str(response.url), status=status, headers=response.headers,
+                                 location=response.extensions.get("location"))
             if status == 304 or status in REDIRECTS:
                 return result
             declared = response.headers.get("content-length", "")
@@ -348,7 +346,7 @@ class Fetcher:
 
 def _location(result: FetchResult, current: str) -> str:
     """Where a redirect points, as a checked absolute URL; SourceRejected for a missing or unusable Location."""
-    location = result.headers.get("location")
+    location = result.location
     if not location:
         raise SourceRejected(f"HTTP {result.status} redirect without a Location from {redact(current)}")
     try:

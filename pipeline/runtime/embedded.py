@@ -19,6 +19,7 @@ from pipeline.runtime.deadletters import DeadLetterFile, deadletter_path
 from pipeline.runtime.indexes import open_index
 from pipeline.runtime.fleet import Fleet
 from pipeline.runtime.loop import Batch, Progress, RunReport
+from pipeline.runtime.metrics import serve_metrics
 from pipeline.runtime.sources import LocalSources
 from pipeline.runtime.steps import enrich_step, index_step
 from pipeline.settings import Settings
@@ -51,6 +52,7 @@ class EmbeddedRuntime:
         """Read every member of the fleet (once, or forever until `stop`), batch by batch."""
         self.stop = stop or threading.Event()
         members = LocalSources(self.settings)
+        serve_metrics(self.settings.metrics.port)  # the fleet's gauges, when a port is configured
         self.enricher.warm_up()
         with self.index:
             self.index.setup()

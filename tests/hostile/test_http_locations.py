@@ -111,3 +111,41 @@ def _feed(*pairs: str) -> bytes:
 def _page(text: str) -> bytes:
     paragraphs = "".join(f"<p>{text} Paragraph {n} adds more detail for the extractor to keep.</p>" for n in range(6))
     return f"<html><head><title>Story</title></head><body><article><h1>Story</h1>{paragraphs}</article></body></html>".encode()
+
+
+def test_one_feed_redirecting_to_an_unusable_location_costs_one_dead_letter_in_a_run(write_config):
+    import threading
+
+    from pipeline.runtime.fleet import Fleet
+    from pipeline.runtime.loop import RunReport
+    from pipeline.runtime.sources import LocalSources
+    from pipeline.settings import load_settings
+
+    delivered, letters = [], []
+
+    def output(batch):
+        delivered.extend(a.id for a in batch.articles)
+        letters.extend(batch.dead)
+        return RunReport(read=len(batch.articles), indexed=len(batch.articles), dead=len(batch.dead))
+
+    with FeedServer(host="127.0.6.1") as first, FeedServer(host="127.0.6.2") as bad, FeedServer(host="127.0.6.3") as last:
+        first.route("/feed.xml", Reply(body=_feed("first", "/story/1"), headers=FEED_TYPE))
+        bad.route("/feed.xml", Reply(status=301, headers={"Location": "javascript:alert(1)"}))
+        bad.route("/port.xml", Reply(status=302, headers={"Location": "http://127.0.6.2:99999/x"}))
+        last.route("/feed.xml", Reply(body=_feed("last", "/story/2"), headers=FEED_TYPE))
+        urls = [first.url("/feed.xml"), bad.url("/feed.xml"), bad.url("/port.xml"), last.url("/feed.xml")]
+        settings = load_settings(write_config(connectors=[{"type": "feeds", "name": "world", "host_delay": 0, "urls": urls}]))
+        Fleet(LocalSources(settings), output, settings, once=True, stop=threading.Event()).run()
+    assert sorted(delivered) == ["urn:test:first", "urn:test:last"]
+    assert len(letters) == 2 and all("rejected" in letter.reason and "\n" not in letter.reason for letter in letters)
+
+
+def test_fetch_of_several_urls_goes_on_past_an_unusable_redirect(server):
+    from tests.unit.test_cli import newswire
+
+    server.route("/bad.xml", Reply(status=302, headers={"Location": "http://127.0.0.1:99999/feed.xml"}))
+    server.route("/good.xml", Reply(body=_feed("good", "/story/9"), headers=FEED_TYPE))
+    result = newswire("fetch", server.url("/bad.xml"), server.url("/good.xml"))
+    err = result.stderr.decode()
+    assert result.returncode == 1 and "Traceback" not in err and "rejected" in err
+    assert [line for line in result.stdout.decode().splitlines() if '"urn:test:good"' in line]
