@@ -27,7 +27,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -225,17 +225,12 @@ class Fetcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def get(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-    ) -> FetchResult:
-        """Fetch `url`, following redirects; retry a 429/503 whose Retry-After is short enough."""
-        return self.io.run(self.fetch(url, etag=etag, last_modified=last_modified, headers=headers, auth=auth))
+    def get(self, url: str, **options: Any) -> FetchResult:
+        """Fetch `url`, following redirects; retry a 429/503 whose Retry-After is short enough.
+
+        Keywords as for `fetch`: `etag`, `last_modified` (conditional GET), `headers`, `auth`.
+        """
+        return self.io.run(self.fetch(url, **options))
 
     async def fetch(
         self,
@@ -246,7 +241,7 @@ class Fetcher:
         headers: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
     ) -> FetchResult:
-        """`get` for a caller already on the I/O loop."""
+        """`get` for a caller already on the I/O loop (the calling thread of `get` waits for this)."""
         url = check_url(url)
         parts = urlsplit(url)
         if parts.username is not None:  # user:password@ in the URL: send as auth, never log it
