@@ -23,6 +23,7 @@ __all__ = [
     "Article",
     "Entity",
     "Quote",
+    "SPEAKER_LABELS",
     "EnrichedArticle",
     "parse_article",
     "parse_enriched",
@@ -114,16 +115,29 @@ class Entity(BaseModel):
     aliases: list[str] = Field(default_factory=list)
 
 
+SPEAKER_LABELS = ("PERSON", "ORG", "GPE", "LOC", "FAC")
+
+
 class Quote(BaseModel):
-    """A direct quotation; `start`/`end` are character offsets of `text` in the body."""
+    """A quotation; `start`/`end` are character offsets of `text` in the body.
+
+    `kind` is "direct" (the words between quote marks) or "indirect" (reported speech: the
+    clause after the cue, without "that" and the final period); `cue` is the reporting verb or
+    phrase ("said", "according to") or None; `attribution` names the sieve that found the
+    speaker. `speaker_label` is the speaker entity's label: a person, an organisation, or a
+    place speaking for its government ("Israel said").
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     text: str
     speaker: str | None = None
-    speaker_label: Literal["PERSON", "ORG"] | None = None
+    speaker_label: Literal["PERSON", "ORG", "GPE", "LOC", "FAC"] | None = None
     start: int = Field(ge=0)
     end: int = Field(ge=0)
+    kind: Literal["direct", "indirect"] = "direct"
+    cue: str | None = None
+    attribution: str | None = None
 
 
 class EnrichedArticle(Article):

@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "pipeline.commands.search",
     "pipeline.commands.deadletter",
     "pipeline.commands.feeds",
+    "pipeline.commands.export",
+    "pipeline.commands.serve",
 )
 
 EXIT_ERROR = 1

@@ -95,6 +95,16 @@ class NlpSettings(_Section):
     model: str | None = None
     batch_size: int = Field(default=64, gt=0)  # articles per batch: consumer poll, enrich, produce, commit
     pipe_batch_size: int = Field(default=8, gt=0)  # texts per nlp.pipe step; spaCy's memory grows with it
+    # Speaker-attribution sieves in order; null = all. The names are checked by the Enricher
+    # (pipeline.enrich sits above settings in the layers), which refuses an unknown one with a ConfigError.
+    sieves: list[str] | None = None
+
+    @field_validator("sieves", mode="before")
+    @classmethod
+    def _split_sieves(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
 
 
 class LimitSettings(_Section):

@@ -21,7 +21,7 @@ STORY_REPORT = pytest.StashKey[list]()
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """Print the scorers' figures (enrichment; story grouping) whenever their tests ran."""
     sections = [
-        (EVAL_REPORT, "enrichment scores on eval/articles (eval/score.py)"),
+        (EVAL_REPORT, "enrichment scores: development set and held-out set (eval/score.py)"),
         (STORY_REPORT, "story grouping on eval/stories (eval/stories.py)"),
     ]
     for key, title in sections:

@@ -12,6 +12,7 @@ from pipeline.commands import add_config_option
 from pipeline.article import Article, parse_article
 from pipeline.commands.console import configure_logging
 from pipeline.enrich import EnrichFailure, Enricher
+from pipeline.runtime.steps import make_enricher
 from pipeline.errors import InvalidArticle
 from pipeline.settings import load_settings
 
@@ -68,7 +69,7 @@ def enrich_lines(lines: Iterable[str | bytes], out: TextIO, enricher: Enricher, 
 def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level or "WARNING")
     settings = load_settings(args.config)
-    enricher = Enricher(settings.nlp.model, settings.nlp.pipe_batch_size)
+    enricher = make_enricher(settings)
     enricher.warm_up()
     stdin = sys.stdin.buffer
     limit = settings.limits.max_body_bytes * 2

@@ -8,7 +8,7 @@ import sys
 
 from rich.console import Console
 
-from pipeline.commands import add_config_option
+from pipeline.commands import add_config_option, add_search_options, search_query
 from pipeline.commands.console import configure_logging, render_hits
 from pipeline.runtime.indexes import open_index
 from pipeline.search import SearchHit, SearchQuery
@@ -19,11 +19,7 @@ __all__ = ["add_parser", "search"]
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("search", help="search indexed articles")
-    parser.add_argument("query", nargs="*", help="words or \"a phrase\"; empty lists the newest articles")
-    parser.add_argument("--person", default=None, metavar="NAME")
-    parser.add_argument("--org", default=None, metavar="NAME")
-    parser.add_argument("--place", default=None, metavar="NAME")
-    parser.add_argument("--speaker", default=None, metavar="NAME")
+    add_search_options(parser)
     parser.add_argument("--limit", type=int, default=10, metavar="K")
     parser.add_argument("--json", action="store_true", help="one EnrichedArticle JSON object per line, with a score")
     add_config_option(parser)
@@ -42,11 +38,7 @@ def run(args: argparse.Namespace) -> int:
         print("newswire: --limit must be at least 1", file=sys.stderr)
         return 2
     settings = load_settings(args.config)
-    query = SearchQuery(
-        text=" ".join(args.query), person=args.person, org=args.org, place=args.place,
-        speaker=args.speaker, limit=args.limit,
-    )
-    hits = search(settings, query)
+    hits = search(settings, search_query(args, limit=args.limit))
     if args.json:
         for hit in hits:
             sys.stdout.write(json.dumps(hit.to_dict(), ensure_ascii=False) + "\n")

@@ -1,12 +1,13 @@
 """The enrichment stage: a batch of Articles in, EnrichedArticles and failures out.
 
 spaCy reads every article's title and body once, in one `nlp.pipe` call per batch; the
-rest (quote marks, attribution, entity merging) is cheap Python over the parsed docs.
+rest is cheap Python over the parsed docs, in steps (`STEPS`, each declaring what it reads):
+entities (cleaned, merged, labelled), quote marks, attribution (the sieves: speakers of
+direct quotes, and indirect quotes), then the entity label corrections attribution proposed.
 Entities come from the title and the body, quotes from the body only (their offsets index
 the body). Only the first `max_body_chars` characters of a body are enriched, so a runaway
-body cannot stall a worker. A speaker that is a place ("Israel said") is labelled ORG, the
-government speaking. An article that breaks extraction becomes an `EnrichFailure` with the
-reason; the rest of the batch is unaffected.
+body cannot stall a worker. An article that breaks extraction becomes an `EnrichFailure`
+with the reason; the rest of the batch is unaffected.
 """
 
 from __future__ import annotations
@@ -17,20 +18,32 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline.article import Article, EnrichedArticle, Entity, Quote
-from pipeline.enrich.entities import EntityIndex, build_entity_index
-from pipeline.enrich.names import PLACE_LABELS
+from pipeline.enrich.attribution import Attributor, Finding, Reads, check_sieve_names
+from pipeline.enrich.corrections import apply_corrections
+from pipeline.enrich.cues import CueLexicon
+from pipeline.enrich.entities import EntityCluster, EntityIndex, build_entity_index
+from pipeline.enrich.names import PLACE_LABELS, known_places
 from pipeline.enrich.nlp import load_pipeline
 from pipeline.enrich.quotes import find_quotes
 from pipeline.enrich.segments import MAX_BODY_CHARS, Segment, split_article
-from pipeline.enrich.speakers import attribute_quotes
+from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
-__all__ = ["Enricher", "EnrichFailure", "enrich_parsed"]
+__all__ = ["Enricher", "EnrichFailure", "enrich_parsed", "STEPS"]
 
 logger = logging.getLogger(__name__)
+
+# The steps around attribution and what each reads from spaCy; the sieves declare their own
+# (`Attributor.reads`). Entities read the model's entities everywhere, tags, and the parse of
+# the sentences holding a mention (is it a subject, does an apposition describe it).
+STEPS: dict[str, Reads] = {
+    "entities": Reads(entities=True, pos=True, parse=frozenset({"mentions"})),
+    "quote_marks": Reads(),
+    "label_corrections": Reads(),
+}
 
 
 @dataclass
@@ -44,11 +57,23 @@ class EnrichFailure:
 class Enricher:
     """Adds entities, quotes and speakers to articles with a spaCy pipeline."""
 
-    def __init__(self, model: str | None = None, batch_size: int = 64, *, max_body_chars: int = MAX_BODY_CHARS) -> None:
+    def __init__(
+        self,
+        model: str | None = None,
+        batch_size: int = 64,
+        *,
+        max_body_chars: int = MAX_BODY_CHARS,
+        sieves: Sequence[str] | None = None,
+    ) -> None:
         self.model = model
         self.batch_size = max(1, int(batch_size))
         self.max_body_chars = max_body_chars
+        try:
+            self.sieves = check_sieve_names(sieves)  # refused before anything loads
+        except ValueError as e:
+            raise ConfigError(f"nlp.sieves: {e}") from None
         self._nlp: Language | None = None
+        self._attributor: Attributor | None = None
 
     @property
     def nlp(self) -> Language:
@@ -60,7 +85,17 @@ class Enricher:
     def warm_up(self) -> None:
         """Load the spaCy pipeline once; raises ModelError when it is missing or broken."""
         if self._nlp is None:
-            self._nlp = load_pipeline(self.model)
+            nlp = load_pipeline(self.model)
+            self._attributor = Attributor(CueLexicon.from_pipeline(nlp), self.sieves)
+            known_places()  # the place names are read once, here rather than in the first batch
+            self._nlp = nlp
+
+    @property
+    def attributor(self) -> Attributor:
+        """The speaker-attribution sieves in their configured order (loads the pipeline on first use)."""
+        self.warm_up()
+        assert self._attributor is not None
+        return self._attributor
 
     def enrich(self, articles: Sequence[Article]) -> list[EnrichedArticle | EnrichFailure]:
         """Enrich a batch; the result has the same length and order as `articles`."""
@@ -89,7 +124,7 @@ class Enricher:
                 for number, (position, offset) in enumerate(plan)
             ]
             try:
-                results.append(enrich_parsed(article, segments, self.max_body_chars))
+                results.append(enrich_parsed(article, segments, self.max_body_chars, self._attributor))
             except Exception as e:  # one bad article must not break the batch
                 logger.warning("enrichment failed id=%s error=%s", article.id, e, exc_info=True)
                 detail = " ".join(str(e).split())[:300]
@@ -119,27 +154,42 @@ def _entities(index: EntityIndex) -> list[Entity]:
     ]
 
 
-def enrich_parsed(article: Article, segments: list[Segment], max_body_chars: int = MAX_BODY_CHARS) -> EnrichedArticle:
+def _speaker_label(cluster: EntityCluster | None) -> str | None:
+    if cluster is None:
+        return None
+    if cluster.label == "PERSON" or cluster.label in PLACE_LABELS:
+        return cluster.label
+    return "ORG"  # an organisation, or a group speaking as one ("Democrats said")
+
+
+def _quote(body: str, start: int, end: int, kind: str, finding: Finding | None) -> Quote:
+    speaker = finding.speaker if finding is not None else None
+    return Quote(
+        text=body[start:end],
+        speaker=speaker.name if speaker is not None else None,
+        speaker_label=_speaker_label(speaker),
+        start=start,
+        end=end,
+        kind=kind,
+        cue=finding.cue if finding is not None else None,
+        attribution=finding.sieve if finding is not None else None,
+    )
+
+
+def enrich_parsed(
+    article: Article, segments: list[Segment], max_body_chars: int = MAX_BODY_CHARS, attributor: Attributor | None = None
+) -> EnrichedArticle:
     """Build the EnrichedArticle of one article from its parsed segments (of its first `max_body_chars`)."""
     body = (article.body or "")[:max_body_chars]
     index = build_entity_index(segments, body)
     spans = find_quotes(body)
-    speakers = attribute_quotes(segments, index, spans, body)
+    attributor = attributor or Attributor(CueLexicon.from_rules())
+    attribution = attributor.attribute(segments, index, spans, body)
+    apply_corrections(index, attribution.corrections)
 
-    quotes = []
-    for span, speaker in zip(spans, speakers):
-        label = None
-        if speaker is not None:
-            label = "PERSON" if speaker.label == "PERSON" else "ORG"
-        quotes.append(
-            Quote(
-                text=body[span.start:span.end],
-                speaker=speaker.name if speaker is not None else None,
-                speaker_label=label,
-                start=span.start,
-                end=span.end,
-            )
-        )
+    quotes = [_quote(body, span.start, span.end, "direct", found) for span, found in zip(spans, attribution.direct)]
+    quotes += [_quote(body, q.start, q.end, "indirect", q.finding) for q in attribution.indirect]
+    quotes.sort(key=lambda q: (q.start, q.kind))
     entities = _entities(index)
     fields = article.model_dump(include=set(Article.model_fields))
     return EnrichedArticle(

@@ -25,13 +25,14 @@ from pipeline.enrich.mentions import (
 from pipeline.enrich.names import (
     ACRONYM_STOPWORDS,
     CANONICAL_NAMES,
+    NAME_SUFFIXES,
     PLACE_LABELS,
     gender_of_first_name,
     gender_of_title,
 )
 from pipeline.enrich.segments import Segment
 
-__all__ = ["Mention", "EntityCluster", "EntityIndex", "build_entity_index", "normalize_name"]
+__all__ = ["Mention", "EntityCluster", "EntityIndex", "build_entity_index", "normalize_name", "surname"]
 
 
 @lru_cache(maxsize=4096)
@@ -41,6 +42,14 @@ def normalize_name(text: str) -> str:
     if text.startswith("the "):
         text = text[4:]
     return text
+
+
+def surname(name: str) -> str:
+    """The last word of a person's name, a generational suffix aside ("Emanuel Cleaver II" -> "Cleaver")."""
+    words = name.split()
+    while len(words) > 1 and words[-1].lower().rstrip(".") in NAME_SUFFIXES:
+        words.pop()
+    return words[-1] if words else name
 
 
 @dataclass
@@ -95,7 +104,7 @@ class EntityIndex:
         for alias in [cluster.name, *cluster.aliases]:
             self._by_alias.setdefault(normalize_name(alias), cluster)
         if cluster.label == "PERSON" and " " in cluster.name:
-            self._by_alias.setdefault(normalize_name(cluster.name.split()[-1]), cluster)
+            self._by_alias.setdefault(normalize_name(surname(cluster.name)), cluster)
 
     def reindex(self) -> None:
         self._by_token.clear()
@@ -149,11 +158,12 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
     groups: dict[str, EntityCluster] = {}
     acronyms: list[tuple[Mention, str]] = []
     for segment in segments:
+        headline_end = -segment.offset if segment.offset < 0 and _headline_cased(segment.text[:-segment.offset]) else 0
         lowercase_words, capitalised = word_tables(segment.text)
         ents = segment.doc.ents
         places = {e.text for e in ents if e.label_ in PLACE_LABELS}
         for span in ents:
-            mention = clean_mention(segment, span, lowercase_words, capitalised, places)
+            mention = clean_mention(segment, span, lowercase_words, capitalised, places, headline_end)
             if mention is None:
                 continue
             key = normalize_name(mention.text)
@@ -181,6 +191,12 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
     index.clusters.sort(key=lambda c: c.first_start)
     index.reindex()
     return index
+
+
+def _headline_cased(title: str) -> bool:
+    """A title in headline case ("Chipmaker Halvorsen To Close Ashby Plant"): its long words nearly all capitalised."""
+    words = [w for w in re.findall(r"[A-Za-z][\w'’-]*", title) if len(w) > 3]
+    return len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
 def _finish(cluster: EntityCluster) -> None:
@@ -249,7 +265,7 @@ def _merge_surnames(clusters: list[EntityCluster]) -> list[EntityCluster]:
         if kind is None:
             continue
         for form in {m.text for m in full.mentions}:
-            words = tuple(form.casefold().split())
+            words = _name_words(form)
             for size in range(1, len(words)):
                 for key in ((kind, "end", words[-size:]), (kind, "start", words[:size])):
                     owners = by_part.setdefault(key, [])
@@ -267,6 +283,14 @@ def _merge_surnames(clusters: list[EntityCluster]) -> list[EntityCluster]:
         target.fixed_label = target.label  # the short forms' own labels were the model's slips
         _merge(target, cluster)
     return kept
+
+
+def _name_words(name: str) -> tuple[str, ...]:
+    """The words of a name without a generational suffix ("Emanuel Cleaver II" -> emanuel, cleaver)."""
+    words = name.casefold().split()
+    while len(words) > 1 and words[-1].rstrip(".") in NAME_SUFFIXES:
+        words.pop()
+    return tuple(words)
 
 
 def _short_form_target(
@@ -296,12 +320,15 @@ def _latest_before(cluster: EntityCluster, candidates: list[EntityCluster]) -> E
 
 
 def _person_like(cluster: EntityCluster) -> bool:
-    """A short form that may be a surname: mostly tagged PERSON, an ORG, or a subject."""
+    """A short form that may be a surname: mostly tagged PERSON, an ORG, a subject, or a one-word
+    place that a full name ends with (the caller checks that) and that never follows "in"/"at"
+    ("According to Blinken" tagged as a place)."""
     votes = cluster.label_votes()
     return (
         votes.get("PERSON", 0) * 2 >= sum(votes.values())
         or cluster.label == "ORG"
         or any(m.is_subject for m in cluster.mentions)
+        or (len(cluster.mentions[0].text.split()) == 1 and not any(m.after_locative for m in cluster.mentions))
     )
 
 
@@ -313,7 +340,7 @@ def _count_untagged(index: EntityIndex, segments: list[Segment]) -> None:
             if " " not in alias and (cluster.label == "PERSON" or ACRONYM_RE.match(alias)):
                 single.setdefault(alias, cluster)
         if cluster.label == "PERSON" and " " in cluster.name:
-            single.setdefault(cluster.name.split()[-1], cluster)
+            single.setdefault(surname(cluster.name), cluster)
         for title in cluster.titles:
             if title.startswith("acronym:"):
                 single.setdefault(title.split(":", 1)[1], cluster)

@@ -15,19 +15,23 @@ from collections import Counter
 from dataclasses import dataclass
 
 from pipeline.enrich.names import (
+    COUNTRY_ABBREVIATIONS,
     DEPARTMENT_WORDS,
-    DIRECTION_WORDS,
     ENTITY_LABELS,
+    KINSHIP_WORDS,
     ORG_FIRST_WORDS,
     ORG_NOUNS,
-    ORG_WORDS,
     PERSON_NOUNS,
+    PLACE_CUE_WORDS,
     PLACE_LABELS,
     PLACE_NOUNS,
-    PLACE_WORDS,
+    TITLE_CONNECTORS,
     TITLE_HEADS,
     TITLE_WORDS,
     gender_of_first_name,
+    is_org_word,
+    is_place_word,
+    known_places,
 )
 from pipeline.enrich.segments import Segment
 
@@ -41,8 +45,6 @@ _LOWER_WORD_RE = re.compile(r"\b[a-z]+\b")
 _CAPITALISED_WORD_RE = re.compile(r"\b[A-Z]\w*")
 _APPOSITION_POS = {"DET", "ADJ", "NOUN", "PROPN", "NUM", "PART"}
 _SCORE_RE = re.compile(r"^\d+[-–:]\d+$")  # "Portsmouth 2-1"
-_KINSHIP = {"Mum", "Mom", "Mummy", "Mommy", "Dad", "Daddy", "Mother", "Father", "Grandma", "Grandpa", "Granny", "Nan"}
-_COUNTRY_PREFIXES = {"U.S.", "US", "UK", "U.K.", "EU"}
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Mention:
     is_subject: bool
     titles: tuple[str, ...] = ()
     by_context: bool = False  # the label comes from the words around the mention, not the model
+    after_locative: bool = False  # "in X", "at X", "near X": where places stand
 
 
 def word_tables(text: str) -> tuple[set[str], Counter[str]]:
@@ -67,7 +70,8 @@ def word_tables(text: str) -> tuple[set[str], Counter[str]]:
 
 
 def clean_mention(
-    segment: Segment, span, lowercase_words: set[str], capitalised: Counter[str], places: set[str]
+    segment: Segment, span, lowercase_words: set[str], capitalised: Counter[str], places: set[str],
+    headline_end: int = 0,
 ) -> Mention | None:
     """The mention of a spaCy entity span with determiners, titles and possessives removed."""
     label = span.label_
@@ -102,6 +106,11 @@ def clean_mention(
             if doc[index].lower_ == "of" and doc[index + 1].is_title:
                 last = index  # "Tom Sanders of King's College"
                 break
+    if doc[first].idx < headline_end:  # a headline in title case: capitals do not end a name there
+        for index in range(first + 1, last):
+            if doc[index].lower_ in lowercase_words and not doc[index].is_punct:
+                last = index  # "Bernie Sanders Promises Action On Immigration" -> "Bernie Sanders"
+                break
     # A capitalised common word opening a sentence or a headline ("Novelist Hanna Berg").
     if first < last and _sentence_initial(doc, first) and doc[first].lower_ in lowercase_words:
         if last - first == 1:
@@ -110,12 +119,19 @@ def clean_mention(
             first += 1  # "Novelist Hanna Berg", "Carmaker Vellmann" (but not "World Athletics")
     titles: list[str] = []
     if label == "PERSON":
-        while last - first > 1 and _is_title(doc[first]):
-            titles.append(doc[first].lower_.rstrip("."))
+        while last - first > 1 and (_is_title(doc[first]) or (
+            titles and doc[first].lower_ in TITLE_CONNECTORS and _is_title(doc[first + 1])
+        )):
+            if _is_title(doc[first]):
+                titles.append(doc[first].lower_.rstrip("."))
             first += 1
         back = span.start - 1
-        while back >= 0 and back >= span.start - 4 and _is_title(doc[back]) and doc[back].text[:1].isupper():
-            titles.append(doc[back].lower_.rstrip("."))
+        while back >= 0 and back >= span.start - 4:
+            token = doc[back]
+            if _is_title(token) and token.text[:1].isupper():
+                titles.append(token.lower_.rstrip("."))
+            elif not (token.lower_ in TITLE_CONNECTORS and titles and back >= 1 and _is_title(doc[back - 1])):
+                break  # "of" in "Secretary of State" belongs to the office; any other word ends it
             back -= 1
     if first >= last:
         return None
@@ -124,8 +140,13 @@ def clean_mention(
         return None
     if label != "PERSON" and _is_title_fragment(doc, first, last):
         return None
-    if label == "PERSON" and last - first == 1 and doc[first].text in _KINSHIP:
+    if label == "PERSON" and last - first == 1 and doc[first].text in KINSHIP_WORDS:
         return None
+    if label != "PERSON" and last - first >= 2 and _titled_name(doc, first, last):
+        titles.append(doc[first].lower_.rstrip("."))  # "Mayor Sofia Reyes" tagged as a work of art
+        first += 1
+        label = "PERSON"
+        text = doc[first:last].text.strip()
     context_label = _label_by_context(doc, first, last, label, places)
     if context_label == "PERSON":
         first = extend_first_name(doc, first, last, lowercase_words)
@@ -139,6 +160,7 @@ def clean_mention(
     return Mention(
         start, end, text, context_label, segment.number, first, last, is_subject, tuple(titles),
         by_context=context_label != label,
+        after_locative=first > 0 and doc[first - 1].lower_ in _LOCATIVES,
     )
 
 
@@ -156,6 +178,31 @@ def extend_first_name(doc, first: int, last: int, lowercase_words: set[str]) -> 
     return first
 
 
+_LOCATIVES = frozenset({"in", "at", "near", "from", "outside", "across", "around", "into", "toward", "towards"})
+_HONORIFICS = frozenset({"mr.", "mrs.", "ms.", "dr.", "sen.", "rep.", "gov.", "mayor", "senator", "president"})
+
+
+def _titled_name(doc, first: int, last: int) -> bool:
+    """A title and then a person's name: "Mayor Sofia Reyes", "Dr. Okafor" (not "General Electric")."""
+    title, rest = doc[first], [doc[i] for i in range(first + 1, last)]
+    if not all(t.text[:1].isupper() and t.is_alpha for t in rest) or any(is_org_word(t.text) for t in rest):
+        return False
+    if title.lower_ in _HONORIFICS:
+        return True
+    return _is_title(title) and gender_of_first_name(rest[0].text) is not None and len(rest) >= 2
+
+
+def _first_name_person(doc, first: int, last: int) -> bool:
+    """A known first name and a surname, all capitalised, no place or organisation word: a person
+    whatever the model says ("Marta Okafor" tagged as a place)."""
+    words = [doc[i].text for i in range(first, last)]
+    return (
+        2 <= len(words) <= 4 and gender_of_first_name(words[0]) is not None
+        and all(w[:1].isupper() and w.replace("-", "").isalpha() for w in words)
+        and not any(is_org_word(w) or is_place_word(w) for w in words)
+    )
+
+
 def _sentence_initial(doc, index: int) -> bool:
     return index == 0 or doc[index].is_sent_start or doc[index - 1].is_space or doc[index - 1].text in ('"', "“", "‘")
 
@@ -166,7 +213,7 @@ def _is_title(token) -> bool:
 
 def _is_title_fragment(doc, first: int, last: int) -> bool:
     """'State' in 'Secretary of State', 'Defense' in 'Defense Secretary', 'State' in 'State-owned'."""
-    while first < last - 1 and doc[first].text in _COUNTRY_PREFIXES:
+    while first < last - 1 and doc[first].text in COUNTRY_ABBREVIATIONS:
         first += 1
     if not all(doc[i].text in DEPARTMENT_WORDS for i in range(first, last)):
         return False
@@ -181,16 +228,17 @@ def _label_by_context(doc, first: int, last: int, label: str, places: set[str]) 
     """Correct the model's PERSON / ORG / place label from the words inside and around the mention."""
     words = [doc[i].text for i in range(first, last)]
     if label not in ("PERSON", "ORG") and label not in PLACE_LABELS:
-        if label in ("WORK_OF_ART", "PRODUCT", "EVENT", "LAW") and any(w in ORG_WORDS for w in words):
+        if label in ("WORK_OF_ART", "PRODUCT", "EVENT", "LAW") and any(is_org_word(w) for w in words):
             return "ORG"
         return label
-    if len(words) > 1 and words[-1] in PLACE_WORDS:
+    if len(words) > 1 and is_place_word(words[-1]):
         return label if label in PLACE_LABELS else "LOC"
-    if len(words) > 1 and (words[-1] in ORG_WORDS or words[0] in ORG_FIRST_WORDS):
+    if len(words) > 1 and (is_org_word(words[-1]) or words[0] in ORG_FIRST_WORDS):
         return "ORG"
-    if label != "PERSON" and (_person_context(doc, first, last) or _owned_by_place(doc, first, last, places)):
+    if label != "PERSON" and (_person_context(doc, first, last) or _owned_by_place(doc, first, last, places)
+                              or _first_name_person(doc, first, last)):
         return "PERSON"
-    if label not in PLACE_LABELS and _place_context(doc, first, last):
+    if label not in PLACE_LABELS and (_place_context(doc, first, last) or " ".join(words) in known_places()):
         return "GPE"
     if label != "ORG" and _org_context(doc, first, last):
         return "ORG"
@@ -206,7 +254,7 @@ def _place_context(doc, first: int, last: int) -> bool:
         and (last >= len(doc) or doc[last].text in (",", ".", ";"))
     ):
         return True  # "In Beijing, ...", "a briefing in Copenhagen."
-    if first >= 2 and doc[first - 1].lower_ == "of" and doc[first - 2].lower_ in DIRECTION_WORDS:
+    if first >= 2 and doc[first - 1].lower_ == "of" and doc[first - 2].lower_ in PLACE_CUE_WORDS:
         return True
     if last < len(doc) and doc[last].lower_ in PLACE_NOUNS and doc[last].text.islower():
         return True
@@ -234,7 +282,7 @@ def _owned_by_place(doc, first: int, last: int, places: set[str]) -> bool:
     if not 2 <= last - first <= 3 or first < 2 or doc[first - 1].lower_ not in ("'s", "’s"):
         return False
     words = [doc[i].text for i in range(first, last)]
-    if any(w in ORG_WORDS or w in PLACE_WORDS or not (w[:1].isupper() and w.isalpha()) for w in words):
+    if any(is_org_word(w) or is_place_word(w) or not (w[:1].isupper() and w.isalpha()) for w in words):
         return False
     return doc[first - 2].text in places
 

@@ -25,8 +25,11 @@ INSTALL_HINT = (
     "or `python -m spacy download en_core_web_sm`"
 )
 
-# Components enrichment does not read; disabling them saves time per article.
-_UNUSED_PIPES = ("lemmatizer", "textcat", "textcat_multilabel", "entity_linker")
+# Components enrichment does not read; leaving them out saves time per article.
+_UNUSED_PIPES = ("textcat", "textcat_multilabel", "entity_linker")
+# Loaded for their tables but never run over articles: the lemmatizer's tables give the
+# reporting verbs' inflections (pipeline.enrich.cues).
+_TABLE_ONLY_PIPES = ("lemmatizer",)
 # Components that must be there: tokens' part of speech, the dependency parse and entities.
 _REQUIRED_PIPES = ("parser", "ner")
 
@@ -91,7 +94,7 @@ def load_pipeline(model: str | None = None) -> Language:
     if name is None:
         raise ModelError(f"no English spaCy pipeline is installed; {INSTALL_HINT}")
     try:
-        nlp = spacy.load(name, exclude=[p for p in _UNUSED_PIPES])
+        nlp = spacy.load(name, exclude=list(_UNUSED_PIPES))
     except OSError as e:
         raise ModelError(f"spaCy pipeline {name!r} cannot be found or read; {INSTALL_HINT}") from e
     except Exception as e:
@@ -101,6 +104,9 @@ def load_pipeline(model: str | None = None) -> Language:
         raise ModelError(
             f"spaCy pipeline {name!r} lacks {', '.join(missing)}, which enrichment needs; {INSTALL_HINT}"
         )
+    for pipe in _TABLE_ONLY_PIPES:
+        if pipe in nlp.pipe_names:
+            nlp.disable_pipe(pipe)
     # The sentence recognizer duplicates the parser's sentence boundaries.
     if "senter" in nlp.pipe_names and "parser" in nlp.pipe_names:
         nlp.disable_pipe("senter")

@@ -26,7 +26,9 @@ _SINGLE_OPEN = "‘‚‹"
 _SINGLE_CLOSE = "’›"
 _SINGLE_BOTH = "'"
 _ALL_MARKS = _DOUBLE_OPEN + _DOUBLE_CLOSE + _DOUBLE_BOTH + _SINGLE_OPEN + _SINGLE_CLOSE + _SINGLE_BOTH
-_MARK_RE = re.compile("[" + re.escape(_ALL_MARKS) + "]")
+# Two apostrophes or two backticks stand for a double mark in some wire copy (''like this'').
+_DOUBLED = ("''", "``")
+_MARK_RE = re.compile("''|``|[" + re.escape(_ALL_MARKS) + "]")
 _OPEN_BEFORE = set("([{—–-/") | set(_ALL_MARKS)
 _CLOSE_AFTER = set(".,;:!?)]}—–-…/") | set(_ALL_MARKS)
 _WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
@@ -54,12 +56,15 @@ class _Mark:
     can_open: bool
     can_close: bool
     possessive_like: bool
+    width: int = 1
 
 
-def _classify(text: str, pos: int) -> _Mark | None:
-    char = text[pos]
+def _classify(text: str, pos: int, width: int = 1) -> _Mark | None:
+    char = text[pos:pos + width]
     before = text[pos - 1] if pos > 0 else None
-    after = text[pos + 1] if pos + 1 < len(text) else None
+    after = text[pos + width] if pos + width < len(text) else None
+    if char in _DOUBLED:
+        char = '"'  # behaves as a straight double mark
     kind = "d" if char in _DOUBLE_OPEN + _DOUBLE_CLOSE + _DOUBLE_BOTH else "s"
     space_before = before is None or before.isspace()
     space_after = after is None or after.isspace()
@@ -82,7 +87,7 @@ def _classify(text: str, pos: int) -> _Mark | None:
         kind == "s" and can_close and before is not None and before in "sS" and after == " "
         and pos + 2 < len(text) and text[pos + 2].islower()
     )
-    return _Mark(pos, kind, can_open, can_close, possessive_like)
+    return _Mark(pos, kind, can_open, can_close, possessive_like, width)
 
 
 def _paragraphs(body: str) -> list[tuple[int, int]]:
@@ -127,9 +132,11 @@ def _trimmed(body: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _pair_marks(body: str, para_start: int, para_end: int) -> tuple[list[tuple[int, int, bool]], int | None]:
-    """Pairs of (open mark, close mark, True) in one paragraph, and an unclosed open mark."""
-    marks = [m for m in (_classify(body, x.start()) for x in _MARK_RE.finditer(body, para_start, para_end)) if m]
+def _pair_marks(body: str, para_start: int, para_end: int) -> tuple[list[tuple[int, int, bool, int]], int | None]:
+    """Pairs of (open mark's last character, close mark, True, close mark's width) in one paragraph,
+    and an unclosed open mark's last character."""
+    found = _MARK_RE.finditer(body, para_start, para_end)
+    marks = [m for m in (_classify(body, x.start(), len(x.group())) for x in found) if m]
     pairs: list[tuple[int, int, bool]] = []
     opened: _Mark | None = None
     for index, mark in enumerate(marks):
@@ -142,11 +149,11 @@ def _pair_marks(body: str, para_start: int, para_end: int) -> tuple[list[tuple[i
         if mark.can_close:
             if mark.possessive_like and _later_close(marks, index, opened.kind):
                 continue
-            pairs.append((opened.pos, mark.pos, True))
+            pairs.append((opened.pos + opened.width - 1, mark.pos, True, mark.width))
             opened = None
         elif mark.can_open and mark.kind == "d":
             opened = mark  # the earlier mark was never closed; start again here
-    return pairs, (opened.pos if opened is not None else None)
+    return pairs, (opened.pos + opened.width - 1 if opened is not None else None)
 
 
 def _later_close(marks: list[_Mark], index: int, kind: str) -> bool:
@@ -160,6 +167,11 @@ def _later_close(marks: list[_Mark], index: int, kind: str) -> bool:
     return False
 
 
+def _before_mark(body: str, para_start: int, mark_end: int) -> str:
+    """The words of a paragraph before an opening mark (`mark_end` is its last character)."""
+    return body[para_start:mark_end].strip().rstrip("'`")
+
+
 def find_quotes(body: str, min_words: int = MIN_QUOTE_WORDS) -> list[QuoteSpan]:
     """All direct quotations of `min_words` words or more in `body`, in order."""
     paragraphs = _paragraphs(body)
@@ -168,25 +180,25 @@ def find_quotes(body: str, min_words: int = MIN_QUOTE_WORDS) -> list[QuoteSpan]:
     carried_chain: int | None = None
     for number, (para_start, para_end) in enumerate(paragraphs):
         pairs, unclosed = _pair_marks(body, para_start, para_end)
-        candidates: list[tuple[int, int, bool]] = list(pairs)
+        candidates: list[tuple[int, int, bool, int]] = list(pairs)
         continues = False
         if unclosed is not None:
             next_opens = False
             if number + 1 < len(paragraphs):
                 first = body[paragraphs[number + 1][0]:paragraphs[number + 1][1]].lstrip()
                 next_opens = bool(first) and first[0] in _DOUBLE_OPEN + _DOUBLE_BOTH + _SINGLE_OPEN + _SINGLE_BOTH
-            at_start = not body[para_start:unclosed].strip() and not _same_kind_mark(body, unclosed, para_end)
+            at_start = not _before_mark(body, para_start, unclosed) and not _same_kind_mark(body, unclosed, para_end)
             if next_opens:
-                candidates.append((unclosed, para_end, False))
+                candidates.append((unclosed, para_end, False, 0))
                 continues = True
             elif at_start:
                 # A closing mark was forgotten: the quote ends where its attribution starts.
                 cut = _ATTRIBUTION_RE.search(body, unclosed + 1, para_end)
-                candidates.append((unclosed, cut.start() if cut else para_end, False))
-        for open_pos, close_pos, closed in candidates:
+                candidates.append((unclosed, cut.start() if cut else para_end, False, 0))
+        for open_pos, close_pos, closed, close_width in candidates:
             start, end = _trimmed(body, open_pos + 1, close_pos)
             text = body[start:end]
-            is_chained = carried_chain is not None and open_pos == candidates[0][0] and not body[para_start:open_pos].strip()
+            is_chained = carried_chain is not None and open_pos == candidates[0][0] and not _before_mark(body, para_start, open_pos)
             if _word_count(text) < min_words or (_looks_like_title(text) and not is_chained):
                 continue
             if is_chained:
@@ -194,7 +206,7 @@ def find_quotes(body: str, min_words: int = MIN_QUOTE_WORDS) -> list[QuoteSpan]:
             else:
                 chain_id += 1
                 chain = chain_id
-            quotes.append(QuoteSpan(start, end, open_pos, close_pos + (1 if closed else 0), number, chain, closed))
+            quotes.append(QuoteSpan(start, end, open_pos, close_pos + (close_width if closed else 0), number, chain, closed))
         if continues:
             last = quotes[-1] if quotes and quotes[-1].paragraph == number and not quotes[-1].closed else None
             carried_chain = last.chain if last else None

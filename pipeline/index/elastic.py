@@ -4,7 +4,8 @@ Same search contract as the embedded index: full text over title (boosted) and b
 entity filters matching a whole name (any case) or a run of whole words in it
 (`--person Blinken` finds "Antony Blinken"), snippets marked with `[`…`]`, newest first
 without text. Writes are per-article results (see `elastic_bulk`); `setup()` installs the
-template, the versioned index and the alias (see `elastic_setup`).
+template, the versioned index and the alias (see `elastic_setup`); facet counts, full scans and
+the source, language and date filters are in `elastic_reads`.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
 from pipeline.article import EnrichedArticle, parse_enriched
 from pipeline.errors import InvalidArticle, ServiceError, ServiceUnavailable
-from pipeline.index import Index, WriteResult
+from pipeline.index import Index, WriteResult, elastic_reads
 from pipeline.index.elastic_bulk import BulkWriter, describe_error
 from pipeline.index.elastic_setup import setup_index
 from pipeline.index.elastic_template import IndexTemplate, load_template
-from pipeline.search import FACETS, SearchHit, SearchQuery
+from pipeline.search import FACETS, Facets, SearchHit, SearchQuery
 from pipeline.settings import ElasticsearchSettings
 
 __all__ = ["ElasticIndex", "build_search", "simple_query_text"]
@@ -78,7 +79,8 @@ def build_search(query: SearchQuery) -> dict[str, Any] | None:
         for option, field in FACETS.items()
         if (value := getattr(query, option)) and value.strip()
     ]
-    body: dict[str, Any] = {"size": query.limit, "track_total_hits": False}
+    filters += elastic_reads.field_filters(query)
+    body: dict[str, Any] = {"size": query.limit, "from": query.offset, "track_total_hits": False}
     if query.text.strip():
         text = simple_query_text(query.text)
         if not text:
@@ -100,8 +102,8 @@ def build_search(query: SearchQuery) -> dict[str, Any] | None:
             }
         }
         body["highlight"] = {
-            "pre_tags": ["["],
-            "post_tags": ["]"],
+            "pre_tags": [query.marks[0]],
+            "post_tags": [query.marks[1]],
             "encoder": "default",
             "fields": {
                 "body": {"fragment_size": 160, "number_of_fragments": 1, "no_match_size": 0},
@@ -243,9 +245,24 @@ class ElasticIndex(Index):
         with self._errors("refresh the index"):
             self.client.indices.refresh(index=self.alias)
 
-    def count(self) -> int:
+    def count(self, query: SearchQuery | None = None) -> int:
+        body = build_search(query) if query is not None else {"query": {"match_all": {}}}
+        if body is None:
+            return 0
         with self._errors("count articles"):
-            return int(self.client.count(index=self.alias)["count"])
+            return int(self.client.count(index=self.alias, query=body["query"])["count"])
+
+    def facets(self, query: SearchQuery, size: int = 10) -> Facets:
+        body = build_search(query)
+        if body is None:
+            return elastic_reads.empty_facets()
+        with self._errors("count facets"):
+            return elastic_reads.facets(self.client, self.alias, body["query"], size)
+
+    def scan(self, query: SearchQuery, page_size: int = 500) -> Iterator[EnrichedArticle]:
+        body = build_search(query)
+        if body is not None:
+            yield from elastic_reads.scan(self.client, self.alias, body["query"], page_size, guard=self._errors)
 
     def get(self, article_id: str) -> EnrichedArticle | None:
         with self._errors("read an article"):

@@ -3,6 +3,7 @@
 One row per article id (so re-running never duplicates), the newest `version` wins,
 BM25 ranking with the title weighted over the body, and entity filters over
 the people, organizations, places and speakers lists (pipeline.search.FACETS).
+The reads (search, counts, facets, scans) are in `embedded_reads`.
 It implements the `pipeline.index.Index` contract: a batch is one transaction, and an
 article SQLite refuses (text that is not valid Unicode) fails alone, with its reason.
 """
@@ -10,16 +11,16 @@ article SQLite refuses (text that is not valid Unicode) fails alone, with its re
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pipeline.article import EnrichedArticle, parse_enriched
 from pipeline.errors import ServiceError
-from pipeline.index import Index, WriteResult
-from pipeline.search import FACETS, SearchHit, SearchQuery
+from pipeline.index import Index, WriteResult, embedded_reads
+from pipeline.index.embedded_reads import fts_query
+from pipeline.search import FACETS, Facets, SearchHit, SearchQuery
 
 __all__ = ["EmbeddedIndex", "fts_query"]
 
@@ -45,28 +46,6 @@ CREATE INDEX IF NOT EXISTS facets_by_value ON facets(kind, value);
 CREATE INDEX IF NOT EXISTS facets_by_article ON facets(article);
 """
 
-_WORD = re.compile(r'"[^"]*"|[^\s"]+')
-
-
-def fts_query(text: str) -> str:
-    """User text to a safe FTS5 query: every word or "quoted phrase" must match (implicit AND).
-
-    `OR` between words is kept; every other character is quoted, so no input is a syntax error.
-    """
-    parts = []
-    for token in _WORD.findall(text):
-        if token == "OR" and parts and parts[-1] != "OR":
-            parts.append("OR")
-            continue
-        inner = token.strip('"').replace('"', "")
-        words = re.findall(r"\w+", inner)
-        if words:
-            parts.append('"' + " ".join(words) + '"')
-    while parts and parts[-1] == "OR":
-        parts.pop()
-    return " ".join(parts)
-
-
 class EmbeddedIndex(Index):
     """An on-disk full-text index of EnrichedArticles."""
 
@@ -82,6 +61,7 @@ class EmbeddedIndex(Index):
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA foreign_keys=ON")
                 db.executescript(_SCHEMA)
+                embedded_reads.add_read_columns(db)
             except sqlite3.DatabaseError as e:
                 raise ServiceError(f"embedded index {self.path} cannot be opened: {e}") from None
             self._db = db
@@ -152,48 +132,24 @@ class EmbeddedIndex(Index):
         )
         return 1
 
-    def count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
-
     def get(self, article_id: str) -> EnrichedArticle | None:
         row = self.db.execute("SELECT document FROM articles WHERE id = ?", (article_id,)).fetchone()
         return parse_enriched(row[0]) if row else None
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """Best matches first; without text, the newest articles that pass the filters."""
-        where, params = [], []
-        for option, kind in FACETS.items():
-            value = getattr(query, option)
-            if value:
-                where.append(
-                    "a.rowid IN (SELECT article FROM facets WHERE kind = ? AND "
-                    "(value = ? OR (' ' || lower(value) || ' ') LIKE ('% ' || lower(?) || ' %')))"
-                )
-                params += [kind, value.strip(), value.strip()]
-        match = fts_query(query.text)
-        if match:
-            sql = (
-                "SELECT a.document, -bm25(articles_text, 3.0, 1.0), "
-                "snippet(articles_text, 1, '[', ']', ' … ', 24) "
-                "FROM articles_text JOIN articles a ON a.rowid = articles_text.rowid "
-                "WHERE articles_text MATCH ?"
-            )
-            params.insert(0, match)
-            where_sql = "".join(" AND " + clause for clause in where)
-            sql += where_sql + " ORDER BY bm25(articles_text, 3.0, 1.0) LIMIT ?"
-        elif query.text.strip():
-            return []
-        else:
-            sql = "SELECT a.document, 0.0, '' FROM articles a"
-            sql += (" WHERE " + " AND ".join(where)) if where else ""
-            sql += " ORDER BY a.published_at DESC, a.rowid DESC LIMIT ?"
-        params.append(query.limit)
-        rows = self.db.execute(sql, params).fetchall()
-        return [
-            SearchHit(parse_enriched(document), float(score), [snippet] if snippet else [])
-            for document, score, snippet in rows
-        ]
+        return embedded_reads.search(self.db, query)
 
+    def count(self, query: SearchQuery | None = None) -> int:
+        if query is None:
+            return self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        return embedded_reads.count(self.db, query)
+
+    def facets(self, query: SearchQuery, size: int = 10) -> Facets:
+        return embedded_reads.facets(self.db, query, size)
+
+    def scan(self, query: SearchQuery, page_size: int = 500) -> Iterator[EnrichedArticle]:
+        yield from embedded_reads.scan(self.db, query, page_size)
 
 def _date(article: EnrichedArticle) -> str | None:
     moment = article.published_at or article.fetched_at

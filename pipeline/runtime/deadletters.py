@@ -19,7 +19,7 @@ from pipeline.deadletter import DeadLetter
 from pipeline.enrich import Enricher
 from pipeline.errors import InvalidArticle
 from pipeline.runtime.indexes import open_index
-from pipeline.runtime.steps import enrich_step, index_step
+from pipeline.runtime.steps import make_enricher, enrich_step, index_step
 from pipeline.settings import Settings
 
 __all__ = ["DeadLetterFile", "deadletter_path", "read_deadletters", "replay_deadletters", "REPLAY_GROUP"]
@@ -91,7 +91,7 @@ def replay_deadletters(settings: Settings, enricher: Enricher | None = None) -> 
     """Send the dead letters through again; returns (replayed, still dead or skipped)."""
     if settings.distributed:
         return _replay_topic(settings)
-    return _replay_file(settings, enricher or Enricher(settings.nlp.model, settings.nlp.pipe_batch_size))
+    return _replay_file(settings, enricher or make_enricher(settings))
 
 
 def _replay_file(settings: Settings, enricher: Enricher) -> tuple[int, int]:

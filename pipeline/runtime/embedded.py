@@ -21,7 +21,7 @@ from pipeline.runtime.fleet import Fleet
 from pipeline.runtime.loop import Batch, Progress, RunReport
 from pipeline.runtime.metrics import serve_metrics
 from pipeline.runtime.sources import LocalSources
-from pipeline.runtime.steps import enrich_step, index_step
+from pipeline.runtime.steps import enrich_step, index_step, make_enricher
 from pipeline.settings import Settings
 
 __all__ = ["EmbeddedRuntime"]
@@ -34,7 +34,7 @@ class EmbeddedRuntime:
 
     def __init__(self, settings: Settings, enricher: Enricher | None = None, progress: Progress | None = None) -> None:
         self.settings = settings
-        self.enricher = enricher or Enricher(settings.nlp.model, settings.nlp.pipe_batch_size)
+        self.enricher = enricher or make_enricher(settings)
         self.index = open_index(settings)
         self.deadletters = DeadLetterFile(deadletter_path(settings))
         self.progress = progress

@@ -23,12 +23,18 @@ from pipeline.article import Article, EnrichedArticle
 from pipeline.deadletter import DeadLetter, Stage
 from pipeline.enrich import EnrichFailure, Enricher
 from pipeline.index import Index
+from pipeline.settings import Settings
 
-__all__ = ["Origin", "Passed", "enrich_step", "index_step"]
+__all__ = ["Origin", "Passed", "make_enricher", "enrich_step", "index_step"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=Article)
+
+
+def make_enricher(settings: Settings) -> Enricher:
+    """The configured enrichment stage (model, pipe batch, sieves); cheap until `warm_up()`."""
+    return Enricher(settings.nlp.model, settings.nlp.pipe_batch_size, sieves=settings.nlp.sieves)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from pipeline.runtime.indexes import open_index
 from pipeline.runtime.loop import Batch, RunReport
 from pipeline.runtime.ownership import Ownership
 from pipeline.runtime.metrics import ProgressWatch
-from pipeline.runtime.steps import Origin, enrich_step, index_step
+from pipeline.runtime.steps import make_enricher, Origin, enrich_step, index_step
 from pipeline.settings import Settings
 
 __all__ = ["ConnectorsWorker", "EnrichWorker", "SinkWorker", "role_worker"]
@@ -210,7 +210,7 @@ class EnrichWorker(_ConsumerWorker):
 
     def __init__(self, settings: Settings, enricher: Enricher | None = None) -> None:
         super().__init__(settings)
-        self.enricher = enricher or Enricher(settings.nlp.model, settings.nlp.pipe_batch_size)
+        self.enricher = enricher or make_enricher(settings)
         self.outbox: Outbox | None = None
 
     def source_topic(self) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from elasticsearch import Elasticsearch
 
-from pipeline.settings import Settings, load_settings
+from pipeline.settings import ElasticsearchSettings, Settings, load_settings
 from tests.conftest import REPO, SEEDS
 
 ARTICLES = REPO / "tests" / "data" / "articles"
@@ -80,6 +80,15 @@ def indexed_ids(settings: Settings) -> list[str]:
         return sorted(hit["_id"] for hit in result["hits"]["hits"])
     finally:
         client.close()
+
+
+def remove_index(settings: ElasticsearchSettings) -> None:
+    """Delete the versioned indices behind a test's alias (the alias goes with them) and its template."""
+    with Elasticsearch(settings.hosts) as client:
+        names = list(client.indices.get(index=f"{settings.index}-*", expand_wildcards="all").body)
+        if names:  # deleting by wildcard is refused (action.destructive_requires_name)
+            client.options(ignore_status=404).indices.delete(index=",".join(names))
+        client.options(ignore_status=404).indices.delete_index_template(name=settings.index)
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):

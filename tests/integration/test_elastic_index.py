@@ -20,6 +20,7 @@ from pipeline.errors import ServiceError, ServiceUnavailable
 from pipeline.index.elastic import ElasticIndex
 from pipeline.search import SearchQuery
 from pipeline.settings import ElasticsearchSettings
+from tests.integration.support import remove_index
 from tests.integration.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -42,11 +43,7 @@ def index(settings):
 
 
 def _cleanup(settings: ElasticsearchSettings) -> None:
-    with Elasticsearch(settings.hosts) as client:
-        names = list(client.indices.get(index=f"{settings.index}-*", expand_wildcards="all").body)
-        if names:  # deleting by wildcard is refused (action.destructive_requires_name)
-            client.options(ignore_status=404).indices.delete(index=",".join(names))
-        client.options(ignore_status=404).indices.delete_index_template(name=settings.index)
+    remove_index(settings)
 
 
 def make_article(article_id: str, title: str = "A title", body: str = "A body.", fetched: datetime = T0, **extra) -> EnrichedArticle:

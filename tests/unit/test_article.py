@@ -44,7 +44,7 @@ def test_enriched_article_checks_quote_and_entity_shapes():
     good = {"id": "x", "title": "", "body": "b", "quotes": [{"text": "b", "start": 0, "end": 1, "speaker": None}]}
     assert isinstance(parse_enriched(good), EnrichedArticle)
     with pytest.raises(InvalidArticle, match="speaker_label"):
-        parse_enriched({**good, "quotes": [{"text": "b", "start": 0, "end": 1, "speaker_label": "GPE"}]})
+        parse_enriched({**good, "quotes": [{"text": "b", "start": 0, "end": 1, "speaker_label": "DATE"}]})
     with pytest.raises(InvalidArticle, match="mentions"):
         parse_enriched({**good, "entities": [{"name": "A", "label": "PERSON", "mentions": 0}]})
 

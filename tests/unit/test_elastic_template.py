@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipeline.article import EnrichedArticle
+from pipeline.article import EnrichedArticle, Quote
 from pipeline.errors import ConfigError
 from pipeline.index.elastic_setup import template_checksum
 from pipeline.index.elastic_template import TEMPLATE_PATH, index_name, load_template, mapping_version_of
@@ -45,7 +45,8 @@ def test_every_article_field_is_mapped():
     props = template.mappings["properties"]
     assert props["entities"]["type"] == "nested" and props["quotes"]["type"] == "nested"
     assert set(props["entities"]["properties"]) == {"name", "label", "mentions", "aliases"}
-    assert set(props["quotes"]["properties"]) == {"text", "speaker", "speaker_label", "start", "end"}
+    assert set(props["quotes"]["properties"]) == set(Quote.model_fields)
+    assert {"kind", "cue", "attribution"} <= set(props["quotes"]["properties"])
     for facet in ("people", "organizations", "places", "speakers"):
         assert props[facet]["type"] == "keyword"
         assert props[facet]["fields"]["words"]["type"] == "text"

@@ -27,10 +27,11 @@ def seed(enricher) -> tuple[Article, EnrichedArticle]:
 
 def test_seed_quotes_are_both_antony_blinken(seed):
     article, result = seed
-    assert len(result.quotes) == 2
-    assert all(q.speaker == "Antony Blinken" and q.speaker_label == "PERSON" for q in result.quotes)
-    assert result.quotes[0].text.startswith("As we stand here almost a week")
-    assert result.quotes[1].text.endswith("Prime Minister Netanyahu earlier today")
+    quotes = [q for q in result.quotes if q.kind == "direct"]
+    assert len(quotes) == 2
+    assert all(q.speaker == "Antony Blinken" and q.speaker_label == "PERSON" for q in quotes)
+    assert quotes[0].text.startswith("As we stand here almost a week")
+    assert quotes[1].text.endswith("Prime Minister Netanyahu earlier today")
     for quote in result.quotes:
         assert article.body[quote.start:quote.end] == quote.text
 

@@ -106,3 +106,10 @@ def test_title_of_a_work_is_not_a_quote():
 def test_unbalanced_or_odd_marks_never_raise(body):
     for quote in find_quotes(body):
         assert 0 <= quote.start <= quote.end <= len(body)
+
+
+def test_doubled_apostrophes_are_a_double_mark():
+    body = "''We finally may be seeing some wage growth,'' said Ms. Hale, who called it ''a good start.''"
+    assert texts(body) == ["We finally may be seeing some wage growth"]
+    quote = find_quotes(body)[0]
+    assert body[quote.open:quote.open + 1] == "'" and body[quote.close - 2:quote.close] == "''"

@@ -8,8 +8,13 @@ from pipeline.enrich import Enricher
 from tests.conftest import enrich_text as enrich
 
 
+def direct(result) -> list:
+    """The direct quotes (reported speech is tested in test_enrich_reported.py)."""
+    return [q for q in result.quotes if q.kind == "direct"]
+
+
 def speakers(enricher: Enricher, body: str) -> list[str | None]:
-    return [q.speaker for q in enrich(enricher, body).quotes]
+    return [q.speaker for q in direct(enrich(enricher, body))]
 
 
 def test_attribution_after_the_quote_gives_the_full_name(enricher):
@@ -18,7 +23,7 @@ def test_attribution_after_the_quote_gives_the_full_name(enricher):
         '"There does remain a gap between intent and results," Blinken said.'
     )
     result = enrich(enricher, body)
-    assert [(q.speaker, q.speaker_label) for q in result.quotes] == [("Antony Blinken", "PERSON")]
+    assert [(q.speaker, q.speaker_label) for q in direct(result)] == [("Antony Blinken", "PERSON")]
     assert result.speakers == ["Antony Blinken"]
 
 
@@ -112,7 +117,7 @@ def test_organisation_named_earlier_speaks_through_a_common_noun(enricher):
         '"Such actions are unacceptable and we demand that the vessels leave," the ministry said in a statement.'
     )
     result = enrich(enricher, body)
-    assert [(q.speaker, q.speaker_label) for q in result.quotes] == [("Ministry of Foreign Affairs", "ORG")]
+    assert [(q.speaker, q.speaker_label) for q in direct(result)] == [("Ministry of Foreign Affairs", "ORG")]
 
 
 def test_acronym_speaker_is_the_expanded_name(enricher):
@@ -139,7 +144,7 @@ def test_participle_clause_takes_the_main_subject(enricher):
 def test_unnamed_speaker_is_null(enricher):
     body = 'Fire officials met on Monday. "The water came up to the windows in less than an hour," a resident said.'
     result = enrich(enricher, body)
-    assert [(q.speaker, q.speaker_label) for q in result.quotes] == [(None, None)]
+    assert [(q.speaker, q.speaker_label) for q in direct(result)] == [(None, None)]
 
 
 def test_unattributed_quote_after_a_sentence_about_a_person(enricher):
@@ -154,7 +159,7 @@ def test_unattributed_quote_after_a_sentence_about_a_person(enricher):
 def test_unclosed_quote_is_attributed(enricher):
     body = '"The wind shifted in about ten minutes and we had to leave, said Carla Mendes, a resident of the town.'
     result = enrich(enricher, body)
-    assert [(q.text, q.speaker) for q in result.quotes] == [
+    assert [(q.text, q.speaker) for q in direct(result)] == [
         ("The wind shifted in about ten minutes and we had to leave", "Carla Mendes")
     ]
 

@@ -1,17 +1,34 @@
-"""The enrichment stage meets issue 5's targets on the labelled articles in eval/articles/."""
+"""The enrichment stage against its targets: the development set (eval/articles) and the held-out set
+(eval/heldout, written blind and never tuned on). CI prints both and gates on the held-out one and the seed."""
 
 from __future__ import annotations
 
 import pytest
 
-from eval.score import TARGETS, load_labelled, report_lines, score
+from eval.score import HELDOUT_DIR, HELDOUT_TARGETS, TARGETS, load_labelled, report_lines, score
 from tests.conftest import EVAL_REPORT
+
+# Held-out figures measured when issue 16 landed (see its report). They may not fall: a change that
+# loses ground on text nobody tuned on fails here, whatever it gains on the development set.
+HELDOUT_FLOORS = {"quote_f1": 0.97, "speaker_accuracy": 0.79, "entity_f1": 0.79}
+# Issue 16's held-out targets not met yet, with the figure measured. Each is an expected failure that
+# turns into a real failure (strict) the day it is met, so that this list gets shorter, never longer.
+HELDOUT_NOT_YET_MET = {"speaker_accuracy": 0.803, "entity_f1": 0.806}
 
 
 @pytest.fixture(scope="module")
 def report(request):
-    result = score()
-    request.config.stash[EVAL_REPORT] = report_lines(result)  # printed at the end of the run
+    result = score(enricher=request.getfixturevalue("enricher"))
+    request.config.stash.setdefault(EVAL_REPORT, []).extend(report_lines(result))  # printed at the end of the run
+    return result
+
+
+@pytest.fixture(scope="module")
+def heldout(request):
+    result = score(HELDOUT_DIR, enricher=request.getfixturevalue("enricher"))
+    assert result.heldout
+    lines = request.config.stash.setdefault(EVAL_REPORT, [])
+    lines.extend(["", *report_lines(result)])  # aggregate figures only: no article of the held-out set is shown
     return result
 
 
@@ -42,3 +59,21 @@ def test_seed_article(report):
 
 def test_no_target_missed(report):
     assert report.failures() == []
+
+
+def test_heldout_set_is_there_and_large_enough():
+    assert len(load_labelled(HELDOUT_DIR)) >= 30
+
+
+@pytest.mark.parametrize("measure", sorted(HELDOUT_FLOORS))
+def test_heldout_does_not_fall(heldout, measure):
+    assert getattr(heldout, measure) >= HELDOUT_FLOORS[measure]
+
+
+@pytest.mark.parametrize(
+    "measure",
+    [pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=f"issue 16 target not met yet: {HELDOUT_NOT_YET_MET[m]}"))
+     if m in HELDOUT_NOT_YET_MET else m for m in sorted(HELDOUT_TARGETS)],
+)
+def test_heldout_target(heldout, measure):
+    assert getattr(heldout, measure) >= HELDOUT_TARGETS[measure]
