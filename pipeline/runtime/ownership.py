@@ -228,6 +228,7 @@ class Ownership:
                 with self._lock:
                     owned.discard(member)
                 self._events.put(Retired({member}))
+                logger.info("feed removed partition=%d feed=%s", partition, key)
             return
         if self._members.get(spec.key) in owned:
             return
@@ -235,6 +236,7 @@ class Ownership:
         with self._lock:
             owned.update(s.key for s in sources)
         self._events.put(Added(sources))
+        logger.debug("feed added partition=%d feed=%s", partition, spec.key)
 
     def _release(self, partitions: set[int], *, wait: bool) -> None:
         """Partitions taken away: retire their members; wait (bounded) until their reads in flight are saved."""

@@ -21,6 +21,7 @@ from pipeline.plugin import FeedServer, Reply
 from pipeline.runtime.bus import read_topic
 from pipeline.runtime.distributed import setup_services
 from pipeline.runtime.feedtopics import KafkaFeeds
+from pipeline.runtime.sources import fleet_status
 from tests.integration.support import indexed_ids, settings_of, start_worker, stop_worker, wait_for, write_pipeline_config
 
 pytestmark = pytest.mark.integration
@@ -135,6 +136,14 @@ def test_two_workers_share_200_feeds_and_no_feed_is_polled_by_both(newsroom, tmp
         consumer, records = read_topic(settings, settings.topics.articles, None)
         consumer.close()
         assert sorted(r.key.decode() for r in records) == newsroom.ids(1)
+        # `feeds status` reads the feed list and the changelog: every feed polled once, fine.
+        rows = fleet_status(settings)
+        assert len(rows) == 200 and {row.status for row in rows} == {"ok"} and {row.items_24h for row in rows} == {1}
+        # Removing feeds reaches the worker that owns each of them while it runs.
+        gone = KafkaFeeds(settings).remove([FeedSpec(fleet="world", url=url).key for url in newsroom.urls[:10]])
+        assert len(gone) == 10 and len(fleet_status(settings)) == 190
+        wait_for(lambda: sum(log.read_text(errors="replace").count("feed removed") for log in logs) == 10, 60,
+                 "the owners to retire the removed feeds")
     finally:
         for worker in workers:
             stop_worker(worker)
