@@ -192,9 +192,11 @@ class Fleet:
 
     def _add(self, source: Source) -> None:
         old = self.sources.get(source.key)
-        if old is not None and not old.retired:
-            source.connector.close()  # the same member twice (a store feed also listed in the config)
-            return
+        if old is not None:
+            if not old.retired:
+                source.connector.close()  # the same member twice (a store feed also listed in the config)
+                return
+            old.connector.close()  # retired and back again (a partition that came back): the new one takes over
         self.sources[source.key] = source
         next_due = source.schedule.view.get("next_due")
         source.due = 0.0 if self.once or not isinstance(next_due, (int, float)) else float(next_due)
@@ -255,8 +257,9 @@ class Fleet:
     def _start(self, source: Source) -> None:
         source.running = True
         source.read_id += 1
+        source.slot = source.host  # the host it counts against until it ends (a redirect may move the feed)
         self._in_flight += 1
-        self._dispatch_state.running[source.host] += 1
+        self._dispatch_state.running[source.slot] += 1
         self._pool.submit(self._read, source, source.read_id)
 
     # -- a read, on a pool thread ----------------------------------------------------------------
@@ -373,7 +376,7 @@ class Fleet:
         source.running = False
         source.reads += 1
         self._in_flight -= 1
-        self._dispatch_state.running[source.host] -= 1
+        self._dispatch_state.running[source.slot] -= 1
         if retry:  # the output was not safe: the same records again soon, whatever the feed's interval
             source.due = self.clock() + backoff_delay(max(1, self._output_failures), 1.0, 60.0)
         else:

@@ -68,6 +68,7 @@ class Source:
     reads: int = 0
     read_id: int = 0
     abandoned: int = -1
+    slot: str = ""
 
     @property
     def host(self) -> str:
