@@ -35,7 +35,7 @@ from pydantic import Field, SecretStr, model_validator
 from trafilatura.feeds import FeedParameters, determine_feed
 
 from pipeline.plugin import (
-    Article, Connector, ConnectorOptions, DeadLetter, Fetcher, FetchResult, HttpUrl, PollReport, Record, Source,
+    Article, Connector, ConnectorOptions, DeadLetter, Fetcher, FetchResult, HttpUrl, PollReport, Prefetch, Record, Source,
     SourceError, SourceRejected, Yielded, extract_page, fit_id, host_of, html_to_text, redact, tidy_text,
 )
 
@@ -116,6 +116,7 @@ class RssConnector(Connector):
         super().__init__(name, options, context)
         self._fetcher: Fetcher | None = None
         self._feed_ttl: float | None = None
+        self._prefetched: Prefetch | None = None
 
     @classmethod
     def options_for_source(cls, source: str) -> dict | None:
@@ -182,17 +183,28 @@ class RssConnector(Connector):
         trusted = self.checkpoint.get("validators") is not False
         return known and trusted and int(self.checkpoint.get("not_modified") or 0) < REVALIDATE_AFTER
 
+    def _request(self) -> dict[str, Any]:
+        """What the next poll asks for: the feed URL, validators unless not to be sent, headers, credentials."""
+        url = self.feed_url
+        conditional = self._conditional(self.checkpoint.get("configured_url") == self.configured_url)
+        return {
+            "url": url,
+            "etag": self.checkpoint.get("etag") if conditional else None,
+            "last_modified": self.checkpoint.get("last_modified") if conditional else None,
+            "headers": self.options.headers,
+            "auth": self._auth(url),
+        }
+
+    def prefetch(self) -> Prefetch:
+        """Start the feed's request now (the fleet reads the answer once it is in)."""
+        self._prefetched = self.fetcher.start(**self._request())
+        return self._prefetched
+
     def _read(self) -> Iterator[Yielded]:
         url = self.feed_url
         known = self.checkpoint.get("configured_url") == self.configured_url
-        conditional = self._conditional(known)
-        result = self.fetcher.get(
-            url,
-            etag=self.checkpoint.get("etag") if conditional else None,
-            last_modified=self.checkpoint.get("last_modified") if conditional else None,
-            headers=self.options.headers,
-            auth=self._auth(url),
-        )
+        pending, self._prefetched = self._prefetched, None
+        result = pending.result() if pending is not None else self.fetcher.get(**self._request())
         if result.moved_to:
             logger.info("feed moved permanently connector=%s from=%s to=%s", self.name, redact(url), redact(result.moved_to))
             url = result.moved_to

@@ -121,7 +121,8 @@ class LimitSettings(_Section):
 class FleetSettings(_Section):
     """The connectors tier as a fleet: reads in flight, politeness per host name, poll interval bounds (seconds)."""
 
-    concurrency: int = Field(default=64, ge=1)  # connector reads (feed polls) in flight at once
+    concurrency: int = Field(default=256, ge=1)  # feed polls in flight at once (fetching, or being read)
+    read_threads: int = Field(default=32, ge=1)  # threads reading answers (parse, full-text pages) at once
     per_host: int = Field(default=2, ge=1)  # requests in flight to one host name, feed polls and full text alike
     min_interval: float = Field(default=600.0, gt=0)  # an adaptive feed is polled at most this often...
     max_interval: float = Field(default=86400.0, gt=0)  # ...and at least this often

@@ -32,7 +32,7 @@ from pipeline.errors import (
 )
 from pipeline.plugin.connector import Connector, ConnectorContext, ConnectorOptions, PollReport, Yielded
 from pipeline.plugin.html import Page, extract_page, html_to_text, tidy_text
-from pipeline.plugin.http import Fetcher, FetchResult, HttpUrl, Throttled, check_url, host_of, redact
+from pipeline.plugin.http import Fetcher, FetchResult, HttpUrl, Prefetch, Throttled, check_url, host_of, redact
 from pipeline.plugin.testing import (
     FeedServer,
     RecordedRequest,
@@ -63,6 +63,7 @@ __all__ = [
     "backoff_delay",
     "Fetcher",
     "FetchResult",
+    "Prefetch",
     "check_url",
     "host_of",
     "redact",

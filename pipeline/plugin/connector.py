@@ -108,6 +108,15 @@ class Connector(ABC):
         """The host name this connector reads from, or None when it reads no network source."""
         return None
 
+    def prefetch(self) -> Any:
+        """Start the network request the next `read()` begins with, and return it (a `Prefetch`), or None.
+
+        The fleet calls it when the connector is due and runs `read()` on a thread only once the
+        answer is in, so a slow source waits on the I/O loop, not on a thread. `read()` must then
+        use the prefetched answer. The default starts nothing.
+        """
+        return None
+
     def setup(self) -> None:
         """Validate the options against the world (paths exist, URLs are well-formed)."""
 

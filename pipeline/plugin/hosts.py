@@ -15,6 +15,7 @@ page fetches of their articles queue behind each other whatever connector or thr
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import threading
@@ -74,13 +75,21 @@ class IoLoop:
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run `coroutine` on the loop and wait for its result (raised as it was raised)."""
+        return self.result(self.submit(coroutine))
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future:
+        """Start `coroutine` on the loop now; its future's callbacks run on the loop's thread."""
         if threading.current_thread() is self._thread:
             coroutine.close()
-            raise RuntimeError("IoLoop.run called from its own thread: await the coroutine instead")
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+            raise RuntimeError("IoLoop.submit called from its own thread: await the coroutine instead")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+
+    @staticmethod
+    def result(future: concurrent.futures.Future) -> Any:
+        """Wait for a submitted coroutine's result; a cancelled one (newswire is stopping) is SourceUnreachable."""
         try:
             return future.result()
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, concurrent.futures.CancelledError):
             raise SourceUnreachable("the request was cancelled (newswire is stopping)") from None
 
     def client(self, verify: bool, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:

@@ -43,6 +43,7 @@ __all__ = [
     "USER_AGENT",
     "FetchResult",
     "Fetcher",
+    "Prefetch",
     "HostPoliteness",
     "Throttled",
     "check_url",
@@ -185,6 +186,22 @@ class FetchResult:
         return None
 
 
+@dataclass
+class Prefetch:
+    """A fetch under way on the I/O loop (see `Fetcher.start`)."""
+
+    io: IoLoop
+    future: Any
+
+    def result(self) -> FetchResult:
+        """Wait for it; its errors are raised as `get` raises them."""
+        return self.io.result(self.future)
+
+    def when_done(self, callback) -> None:
+        """Call `callback()` (on the I/O loop's thread) once the answer is in, or the fetch failed."""
+        self.future.add_done_callback(lambda _future: callback())
+
+
 class Fetcher:
     """GET with the limits of `LimitSettings`, politely, on the shared I/O loop (see the module docstring)."""
 
@@ -231,6 +248,10 @@ class Fetcher:
         Keywords as for `fetch`: `etag`, `last_modified` (conditional GET), `headers`, `auth`.
         """
         return self.io.run(self.fetch(url, **options))
+
+    def start(self, url: str, **options: Any) -> "Prefetch":
+        """Begin fetching `url` now, without waiting: `.result()` later gives what `get` would have."""
+        return Prefetch(self.io, self.io.submit(self.fetch(url, **options)))
 
     async def fetch(
         self,

@@ -5,9 +5,11 @@
          │ next due (pipeline.feeds.schedule)                                      │ last carries the schedule change
          └──── commit the checkpoint and schedule changes ◀── output (merged, ≤ nlp.batch_size) ◀── queue
 
-Concurrency is a pool of `fleet.concurrency` threads, not one per feed: a read parks its thread
-on a future while its HTTP request waits on the shared asyncio loop (pipeline.plugin.hosts),
-so thousands of members cost their state and nothing else. Dispatch is by host: at most
+Concurrency is `fleet.concurrency` members in flight, not a thread per feed: a due member's first
+request starts at once on the shared asyncio loop (`Connector.prefetch`, pipeline.plugin.hosts)
+and a pool of `fleet.read_threads` threads parses the answers as they come in, so a slow or dead
+feed waits on the loop without holding a thread, and thousands of members cost their state and
+nothing else. Dispatch is by host: at most
 `fleet.per_host` members of one host are read at once, hosts take turns, a host that asked us
 to wait (Retry-After) is left alone until then, and the gate spaces request starts by
 `host_delay`, for feed polls and full-text fetches alike. Output runs in the calling thread,
@@ -97,6 +99,7 @@ class _Dispatch:
 
     heap: list = field(default_factory=list)
     ready: OrderedDict[str, deque[Source]] = field(default_factory=OrderedDict)
+    crowded: set[str] = field(default_factory=set)
     running: Counter = field(default_factory=Counter)
     sequence: int = 0
 
@@ -127,8 +130,10 @@ class Fleet:
         self.report = RunReport()
         self._dispatch_state = _Dispatch()
         self._deliveries: queue.Queue[Delivery] = queue.Queue(maxsize=2 * self.concurrency)
-        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="newswire-read")
+        threads = min(settings.fleet.read_threads, self.concurrency)
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="newswire-read")
         self._in_flight = 0
+        self._host_lock = threading.Lock()
         self._failing: set[str] = set()
         self._output_failures = 0
         self._next_gauges = 0.0
@@ -233,38 +238,75 @@ class Fleet:
                 continue
             if self.once and source.reads > 0:
                 continue
-            state.ready.setdefault(source.host, deque()).append(source)
-        if self._in_flight >= self.concurrency:
-            return
+            waiting = state.ready.setdefault(source.host, deque())
+            waiting.append(source)
+            if len(waiting) > 1:
+                state.crowded.add(source.host)
+        # Hosts with several members waiting first: their host_delay spacing makes them the longest to
+        # serve, so they must not wait behind a thousand hosts of one feed each. Then all hosts in turn.
+        for host in list(state.crowded):
+            if not self._start_from(host, now):
+                return
         for host in list(state.ready):
-            waiting = state.ready[host]
-            held = 0.0 if self.once else self.politeness.held_for(host)
-            if held > 0:  # the host asked to be left alone: its members wait for that, without a failure
-                for source in waiting:
-                    source.due = now + held
-                    self._push(source)
-                del state.ready[host]
-                continue
-            while waiting and state.running[host] < self.per_host and self._in_flight < self.concurrency:
-                self._start(waiting.popleft())
-            if not waiting:
-                del state.ready[host]
-            else:
-                state.ready.move_to_end(host)  # hosts take turns
-            if self._in_flight >= self.concurrency:
-                break
+            if not self._start_from(host, now):
+                return
+
+    def _start_from(self, host: str, now: float) -> bool:
+        """Start what the host's limit allows; False once the fleet is full."""
+        state = self._dispatch_state
+        waiting = state.ready.get(host)
+        if waiting is None:
+            return self._in_flight < self.concurrency
+        held = 0.0 if self.once else self.politeness.held_for(host)
+        if held > 0:  # the host asked to be left alone: its members wait for that, without a failure
+            for source in waiting:
+                source.due = now + held
+                self._push(source)
+            waiting.clear()
+        while waiting and state.running[host] < self.per_host and self._in_flight < self.concurrency:
+            self._start(waiting.popleft())
+        if len(waiting) < 2:
+            state.crowded.discard(host)
+        if not waiting:
+            del state.ready[host]
+        else:
+            state.ready.move_to_end(host)  # hosts take turns
+        return self._in_flight < self.concurrency
 
     def _start(self, source: Source) -> None:
         source.running = True
         source.read_id += 1
         source.slot = source.host  # the host it counts against until it ends (a redirect may move the feed)
         self._in_flight += 1
-        self._dispatch_state.running[source.slot] += 1
-        self._pool.submit(self._read, source, source.read_id)
+        with self._host_lock:
+            self._dispatch_state.running[source.slot] += 1
+        read_id = source.read_id
+        try:
+            pending = source.connector.prefetch()
+        except Exception:  # noqa: BLE001 - read() meets the same trouble and reports it
+            logger.debug("prefetch failed name=%s", source.connector.name, exc_info=True)
+            pending = None
+        if pending is None:
+            self._submit(source, read_id)
+        else:  # a thread only once the answer is in: a slow feed waits on the I/O loop, not on a thread
+            pending.when_done(lambda: self._submit(source, read_id))
+
+    def _submit(self, source: Source, read_id: int) -> None:
+        try:
+            self._pool.submit(self._read, source, read_id)
+        except RuntimeError:  # the fleet is shutting down: nothing of this read is committed
+            pass
 
     # -- a read, on a pool thread ----------------------------------------------------------------
 
     def _read(self, source: Source, read_id: int) -> None:
+        try:
+            self._read_batches(source, read_id)
+        finally:  # the host's slot is free once its answer is read, before the delivery is committed
+            with self._host_lock:
+                self._dispatch_state.running[source.slot] -= 1
+
+    def _read_batches(self, source: Source, read_id: int) -> None:
         started = time.monotonic()
         connector = source.connector
         held: Batch | None = None
@@ -376,7 +418,6 @@ class Fleet:
         source.running = False
         source.reads += 1
         self._in_flight -= 1
-        self._dispatch_state.running[source.slot] -= 1
         if retry:  # the output was not safe: the same records again soon, whatever the feed's interval
             source.due = self.clock() + backoff_delay(max(1, self._output_failures), 1.0, 60.0)
         else:

@@ -137,20 +137,24 @@ def static_specs(settings: Settings) -> list[SourceSpec]:
     return specs
 
 
-def open_source(spec: SourceSpec, settings: Settings, store: CheckpointStore) -> Source:
-    """Build and set up a member on its checkpoint and schedule documents; ConfigError for bad options."""
+def open_source(spec: SourceSpec, settings: Settings, store: CheckpointStore,
+                schedules: CheckpointStore | None = None) -> Source:
+    """Build and set up a member on its checkpoint and schedule documents (`schedules`: where those go,
+    default `store`); ConfigError for bad options."""
     context = ConnectorContext(data_dir=settings.data_dir, limits=settings.limits, checkpoint=Checkpoint(store, spec.key))
     connector = build_connector(spec.type, spec.name, dict(spec.options), context)
     connector.setup()
-    return Source(spec.key, connector, Checkpoint(store, spec.key + SCHEDULE_SUFFIX), spec.partition_key, spec.fleet)
+    schedule = Checkpoint(schedules or store, spec.key + SCHEDULE_SUFFIX)
+    return Source(spec.key, connector, schedule, spec.partition_key, spec.fleet)
 
 
-def open_members(specs: Iterable[SourceSpec], settings: Settings, store: CheckpointStore) -> list[Source]:
+def open_members(specs: Iterable[SourceSpec], settings: Settings, store: CheckpointStore,
+                 schedules: CheckpointStore | None = None) -> list[Source]:
     """Build the feed store's members; one that cannot be built is logged and left out, the others run."""
     sources = []
     for spec in specs:
         try:
-            sources.append(open_source(spec, settings, store))
+            sources.append(open_source(spec, settings, store, schedules))
         except NewswireError as e:
             logger.error("feed left out name=%s error=%s", spec.name, e)
     return sources
@@ -179,6 +183,7 @@ class LocalSources:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = CheckpointFiles(settings.data_dir)
+        self.schedules = CheckpointFiles(settings.data_dir, durable=False)
         self.feed_file = FeedFile(settings.data_dir)
         self.fleets = fleet_blocks(settings)
         self._static = static_specs(settings)
@@ -191,7 +196,7 @@ class LocalSources:
         events: list[Added | Retired] = []
         if not self._started:
             self._started = True
-            events.append(Added([open_source(spec, self.settings, self.store) for spec in self._static]))
+            events.append(Added([open_source(spec, self.settings, self.store, self.schedules) for spec in self._static]))
         if time.monotonic() >= self._next_look:
             self._next_look = time.monotonic() + STORE_LOOK_SECONDS
             events += self._store_changes()
@@ -214,7 +219,7 @@ class LocalSources:
             events.append(Retired(gone))
         if new:
             logger.info("feeds added count=%d", len(new))
-            events.append(Added(open_members(new, self.settings, self.store)))
+            events.append(Added(open_members(new, self.settings, self.store, self.schedules)))
         return events
 
     def ready(self) -> bool:
