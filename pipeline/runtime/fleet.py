@@ -175,6 +175,7 @@ class Fleet:
         return IDLE_WAKE if self._in_flight == 0 else 0.05
 
     def _shut_down(self) -> None:
+        self._gauges()
         if self._in_flight:
             SHARED_IO.cancel_all()  # requests in flight end now; what they read is not committed
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
+from prometheus_client import REGISTRY
 
 from pipeline.checkpoint import CheckpointFiles
 from pipeline.deadletter import DeadLetter
@@ -152,6 +152,12 @@ def test_each_failure_class_is_kept_in_the_feed_schedule(write_config):
         assert docs["127.0.1.4"]["next_due"] - started >= 1190
         assert 7100 <= docs["127.0.1.5"]["throttled_until"] - started <= 7210, "Retry-After as an HTTP date"
         assert all(doc["failures"] == 1 and "\n" not in doc["last_error"] for host, doc in docs.items() if host != "127.0.1.1")
+        # The same, as Prometheus sees it.
+        assert REGISTRY.get_sample_value("newswire_feeds_failing") == 5
+        assert REGISTRY.get_sample_value("newswire_feeds") == 6
+        assert REGISTRY.get_sample_value("newswire_feeds_in_flight") == 0
+        for outcome in ("hard", "soft", "throttled", "ok"):
+            assert REGISTRY.get_sample_value("newswire_feed_fetch_seconds_count", {"outcome": outcome}) >= 1
     finally:
         for server in servers.values():
             server.stop()
