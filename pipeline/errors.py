@@ -8,8 +8,10 @@
     │   │   └── Throttled         429 / 503: the host asked us to wait `retry_after` seconds
     │   └── SourceRejected        the source is not usable as given (404, not a feed, binary file)
     ├── ModelError                the spaCy pipeline is missing or cannot be loaded
+    ├── DataDirInUse              another newswire process works on this data_dir (it holds the lock)
     └── ServiceError              Kafka or Elasticsearch failed
         └── ServiceUnavailable    cannot reach the service right now (retriable)
+            └── StorageError      data_dir cannot be written now (disk full, file size limit, read-only)
 
 Every error's message is one line meant for the user; the CLI prints it as is. `visible` makes
 outside text (a URL, a server's reason phrase) safe inside such a line: control characters,
@@ -36,6 +38,8 @@ __all__ = [
     "ModelError",
     "ServiceError",
     "ServiceUnavailable",
+    "StorageError",
+    "DataDirInUse",
 ]
 
 
@@ -95,6 +99,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def visible(text: str) -> str:
     """`text` with every control character (newline, ESC, BEL, C1) written as `\\xNN`: one harmless line."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class StorageError(ServiceUnavailable):
+    """Writing under data_dir failed (full disk, file size limit, read-only): the output is not safe, nothing is committed."""
+
+
+class DataDirInUse(NewswireError):
+    """Another newswire process holds the lock on this data_dir; the message says who."""
 
 
 def backoff_delay(failures: int, base: float, cap: float, rng: random.Random | None = None) -> float:

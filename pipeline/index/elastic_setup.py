@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
@@ -35,7 +35,13 @@ def template_checksum(rendered: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def setup_index(client: Elasticsearch, alias: str, template: IndexTemplate, chunk_docs: int = 500) -> list[str]:
+Upgrade = Callable[[str, dict[str, Any]], dict[str, Any]]
+"""A document of an older mapping made fit for the new one, by id and `_source` (see elastic_stories.upgrade_document)."""
+
+
+def setup_index(
+    client: Elasticsearch, alias: str, template: IndexTemplate, chunk_docs: int = 500, upgrade: Upgrade | None = None,
+) -> list[str]:
     """Make the template, the current versioned index and the alias exist; returns what was done, one line each."""
     lines = [_install_template(client, alias, template)]
     target = index_name(alias, template.version)
@@ -65,7 +71,7 @@ def setup_index(client: Elasticsearch, alias: str, template: IndexTemplate, chun
         if sources:  # the scan sees only refreshed documents: make the last writes visible first
             client.indices.refresh(index=",".join(sources))
         for source in sources:
-            copied = copy_documents(client, source, target, chunk_docs)
+            copied = copy_documents(client, source, target, chunk_docs, upgrade)
             lines.append(f"copied {copied} documents from {source} to {target}")
         client.indices.refresh(index=target)
     except Exception:
@@ -91,8 +97,10 @@ def holders_write_flag(client: Elasticsearch, alias: str, index: str) -> bool:
     return bool(body.get(index, {}).get("aliases", {}).get(alias, {}).get("is_write_index"))
 
 
-def copy_documents(client: Elasticsearch, source: str, target: str, chunk_docs: int = 500) -> int:
+def copy_documents(client: Elasticsearch, source: str, target: str, chunk_docs: int = 500, upgrade: Upgrade | None = None) -> int:
     """Copy every document of `source` into `target`, keeping ids and external versions; returns how many.
+
+    `upgrade` (when given) makes each document fit the new mapping on the way.
 
     A document already newer in the target counts as copied (409 = stale); any other
     failure (it does not fit the new mapping) stops the copy with a ServiceError.
@@ -106,7 +114,7 @@ def copy_documents(client: Elasticsearch, source: str, target: str, chunk_docs: 
                 "_id": hit["_id"],
                 "version": hit.get("_version", 1),
                 "version_type": "external_gte",
-                "_source": hit["_source"],
+                "_source": upgrade(hit["_id"], hit["_source"]) if upgrade else hit["_source"],
             }
 
     copied = 0

@@ -86,10 +86,13 @@ def check_url(url: str) -> str:
         raise SourceRejected(f"URL holds control characters: {redact(text)}")
     try:
         parts = urlsplit(text)
-        parts.port  # noqa: B018 (raises ValueError for a port out of range)
         host = parts.hostname
     except ValueError as e:
         raise SourceRejected(f"unusable URL ({e}): {redact(text)}") from None
+    try:
+        parts.port  # noqa: B018 (raises ValueError for a port out of range or not a number)
+    except ValueError:
+        raise SourceRejected(f"port out of range (0-65535) in {redact(text)}") from None
     if parts.scheme.lower() not in ("http", "https"):
         scheme = parts.scheme or "no scheme"
         raise SourceRejected(f"only http and https URLs can be fetched, not {visible(scheme)}: {redact(text)}")
@@ -118,7 +121,7 @@ def host_of(url: str) -> str:
 
 
 def _valid_url(url: str) -> str:
-    try:
+    try:  # a configured port out of range is a config error at start, not a failure at every poll
         return check_url(url)
     except SourceRejected as e:
         raise ValueError(str(e)) from None

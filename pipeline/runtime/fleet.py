@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pipeline.deadletter import DeadLetter
-from pipeline.errors import ServiceUnavailable, backoff_delay
+from pipeline.errors import NewswireError, SourceError, backoff_delay
 from pipeline.feeds.schedule import Bounds, Outcome, classify, plan
 from pipeline.plugin.hosts import SHARED_IO, SHARED_POLITENESS, HostPoliteness
 from pipeline.runtime import metrics
-from pipeline.runtime.loop import Batch, Output, Progress, RunReport, read_batches
+from pipeline.runtime.loop import Batch, Output, Progress, RunReport, connector_interval, failure_reason, read_batches
 from pipeline.runtime.sources import Added, Retired, Source
 from pipeline.settings import Settings
 
@@ -69,6 +69,13 @@ class Delivery:
     schedule: dict[str, Any] | None = None
     outcome: Outcome | None = None
     seconds: float = 0.0
+
+
+def _reason(connector, error: BaseException | None) -> str | None:
+    """What a failed read's schedule document keeps: a source error's own line, else its type and masked text."""
+    if error is None:
+        return None
+    return str(error) if isinstance(error, SourceError) else failure_reason(connector, error)
 
 
 class RecentArticles:
@@ -320,19 +327,20 @@ class Fleet:
                 held, error = batch, batch.error
                 articles += len(batch.articles)
         except Exception as e:  # noqa: BLE001 - a connector's bug costs its own read, never the fleet
-            logger.error("connector failed name=%s type=%s error=%s: %s", connector.name, connector.type,
-                         type(e).__name__, " ".join(str(e).split())[:300])
+            why = failure_reason(connector, e)
+            logger.error("connector failed connector=%s type=%s error=%s", connector.name, connector.type, why)
             logger.debug("connector failure", exc_info=True)
             error = e
             held = held or Batch(connector)
-            held.dead.append(DeadLetter.of("connector", f"internal error: {type(e).__name__}: {e}",
+            held.dead.append(DeadLetter.of("connector", f"connector failed: {why}",
                                            connector=connector.type, name=connector.name))
         report = connector.poll_report if error is None else None
         kind = classify(error, bool(report and report.not_modified))
         outcome = Outcome(kind, new=articles, listed=report.listed if report else None,
                           requested=report.requested_interval if report else None,
-                          retry_after=getattr(error, "retry_after", None), error=str(error) if error else None)
-        pinned = connector.interval if (connector.pinned or not connector.adaptive) else None
+                          retry_after=getattr(error, "retry_after", None),
+                          error=_reason(connector, error))
+        pinned = connector_interval(connector) if (connector.pinned or not connector.adaptive) else None
         change = plan(source.schedule.view, outcome, pinned=pinned, bounds=self.bounds, now=self.clock())
         self._put(Delivery(source, read_id, held or Batch(connector), final=True, schedule=change, outcome=outcome,
                            seconds=time.monotonic() - started))
@@ -389,30 +397,44 @@ class Fleet:
         if len(merged):
             try:
                 done = self.output(merged)
-            except ServiceUnavailable as e:
+            except Exception as e:  # ServiceUnavailable, or any other output failure: not safe, read again
                 if self.once:
                     raise
-                self._output_failures += 1
-                logger.error("batch not delivered members=%d error=%s (read again next time)", len({d.source.key for d in live}), e)
-                for delivery in live:
-                    delivery.source.abandoned = delivery.read_id
-                    if delivery.final:
-                        self._finished(delivery, retry=True)
+                self._not_delivered(live, "batch not delivered", e)
                 return
             self._output_failures = 0
             self.report.add(done)
             self.recent.add(fresh)
             if self.progress is not None:
                 self.progress(merged.connector, done)
-        for delivery in live:
-            delivery.batch.commit()
-            if delivery.final:
-                delivery.source.schedule.commit([delivery.schedule])
+        for position, delivery in enumerate(live):
+            try:
+                delivery.batch.commit()
+                if delivery.final:
+                    delivery.source.schedule.commit([delivery.schedule])
+            except Exception as e:  # a checkpoint the disk refuses: those not committed are read again
+                if self.once:
+                    raise
+                self._not_delivered(live[position:], "commit failed", e)
+                live = live[:position]
+                break
         if self.store_flush is not None:
             self.store_flush()
         for delivery in live:
             if delivery.final:
                 self._finished(delivery)
+
+    def _not_delivered(self, deliveries: list[Delivery], what: str, error: Exception) -> None:
+        """Their output or commit failed: nothing of those reads is committed, each member is due again soon."""
+        self._output_failures += 1
+        reason = str(error) if isinstance(error, NewswireError) else f"{type(error).__name__}: {error}"
+        logger.error("%s members=%d error=%s (read again next time)", what, len({d.source.key for d in deliveries}),
+                     " ".join(reason.split())[:500])
+        logger.debug("%s", what, exc_info=True)
+        for delivery in deliveries:
+            delivery.source.abandoned = delivery.read_id
+            if delivery.final:
+                self._finished(delivery, retry=True)
 
     def _finished(self, delivery: Delivery, retry: bool = False) -> None:
         source = delivery.source

@@ -27,12 +27,13 @@ from pipeline.feeds.store import FLEET_TYPE, FeedFile, FeedSpec, FleetOptions
 from pipeline.plugin.connector import Connector, ConnectorContext
 from pipeline.plugin.http import host_of
 from pipeline.plugin.registry import build_connector, connector_class
+from pipeline.runtime.loop import failure_reason
 from pipeline.settings import Settings
 
 __all__ = [
     "SourceSpec", "Source", "Added", "Retired", "SCHEDULE_SUFFIX",
-    "fleet_blocks", "static_specs", "member_spec", "open_source", "open_members", "LocalSources", "StaticSources",
-    "feed_store", "fleet_status",
+    "fleet_blocks", "static_specs", "member_spec", "open_source", "open_configured", "open_members",
+    "LocalSources", "StaticSources", "feed_store", "fleet_status",
 ]
 
 logger = logging.getLogger(__name__)
@@ -143,9 +144,21 @@ def open_source(spec: SourceSpec, settings: Settings, store: CheckpointStore,
     default `store`); ConfigError for bad options."""
     context = ConnectorContext(data_dir=settings.data_dir, limits=settings.limits, checkpoint=Checkpoint(store, spec.key))
     connector = build_connector(spec.type, spec.name, dict(spec.options), context)
-    connector.setup()
+    try:
+        connector.setup()
+    except NewswireError:
+        raise
+    except Exception as e:  # a plugin's setup that fails unexpectedly: its config cannot work as given
+        raise ConfigError(f"connector '{spec.name}' ({spec.type}) cannot start: {failure_reason(connector, e)}") from None
     schedule = Checkpoint(schedules or store, spec.key + SCHEDULE_SUFFIX)
     return Source(spec.key, connector, schedule, spec.partition_key, spec.fleet)
+
+
+def open_configured(settings: Settings, store: CheckpointStore | None = None,
+                    schedules: CheckpointStore | None = None) -> list[Source]:
+    """Build and set up every member the config names; a bad block is a ConfigError naming it."""
+    store = store or CheckpointFiles(settings.data_dir)
+    return [open_source(spec, settings, store, schedules) for spec in static_specs(settings)]
 
 
 def open_members(specs: Iterable[SourceSpec], settings: Settings, store: CheckpointStore,
@@ -196,7 +209,7 @@ class LocalSources:
         events: list[Added | Retired] = []
         if not self._started:
             self._started = True
-            events.append(Added([open_source(spec, self.settings, self.store, self.schedules) for spec in self._static]))
+            events.append(Added(open_configured(self.settings, self.store, self.schedules)))
         if time.monotonic() >= self._next_look:
             self._next_look = time.monotonic() + STORE_LOOK_SECONDS
             events += self._store_changes()

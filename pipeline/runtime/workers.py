@@ -77,6 +77,11 @@ class ConnectorsWorker(_Worker):
     role = "connectors"
 
     def run(self, stop: threading.Event, *, once: bool = False) -> RunReport:
+        """The fleet's loop over the feeds this worker owns.
+
+        It takes no data_dir lock: its members' states live in the changelog topic and the
+        group decides who polls what, so several workers may share one config and one data_dir.
+        """
         topics = self.settings.topics
         ensure_topics(self.settings, [topics.feeds, topics.feed_state])
         self.outbox = Outbox(make_producer(self.settings), self.settings)

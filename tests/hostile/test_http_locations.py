@@ -7,6 +7,8 @@ in the message, and the feed's other entries (or the other feeds) still come thr
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pipeline.errors import SourceRejected, SourceError
@@ -69,7 +71,7 @@ def test_a_feed_whose_location_is_unusable_is_rejected_and_the_next_feed_still_r
     server.route("/bad.xml", Reply(status=301, headers={"Location": "http://127.0.0.1:99999/feed.xml"}))
     server.route("/good.xml", Reply(body=_feed("one", "/story/1"), headers=FEED_TYPE))
     bad = connector_for_test("rss", {"url": server.url("/bad.xml"), "host_delay": 0}, tmp_path / "bad")
-    with pytest.raises(SourceRejected, match="redirect .* rejected: unusable URL"):
+    with pytest.raises(SourceRejected, match="redirect .* rejected: (unusable URL|port out of range)"):
         read_all(bad)
     good = connector_for_test("rss", {"url": server.url("/good.xml"), "host_delay": 0}, tmp_path / "good")
     assert [a.title for a in articles_only(read_all(good))] == ["one"]
@@ -124,7 +126,7 @@ def test_one_feed_redirecting_to_an_unusable_location_costs_one_dead_letter_in_a
     delivered, letters = [], []
 
     def output(batch):
-        delivered.extend(a.id for a in batch.articles)
+        delivered.extend(a.title for a in batch.articles)
         letters.extend(batch.dead)
         return RunReport(read=len(batch.articles), indexed=len(batch.articles), dead=len(batch.dead))
 
@@ -136,7 +138,7 @@ def test_one_feed_redirecting_to_an_unusable_location_costs_one_dead_letter_in_a
         urls = [first.url("/feed.xml"), bad.url("/feed.xml"), bad.url("/port.xml"), last.url("/feed.xml")]
         settings = load_settings(write_config(connectors=[{"type": "feeds", "name": "world", "host_delay": 0, "urls": urls}]))
         Fleet(LocalSources(settings), output, settings, once=True, stop=threading.Event()).run()
-    assert sorted(delivered) == ["urn:test:first", "urn:test:last"]
+    assert sorted(delivered) == ["first", "last"]
     assert len(letters) == 2 and all("rejected" in letter.reason and "\n" not in letter.reason for letter in letters)
 
 
@@ -148,4 +150,25 @@ def test_fetch_of_several_urls_goes_on_past_an_unusable_redirect(server):
     result = newswire("fetch", server.url("/bad.xml"), server.url("/good.xml"))
     err = result.stderr.decode()
     assert result.returncode == 1 and "Traceback" not in err and "rejected" in err
-    assert [line for line in result.stdout.decode().splitlines() if '"urn:test:good"' in line]
+    assert [json.loads(line)["title"] for line in result.stdout.decode().splitlines()] == ["good"]
+
+
+def test_an_item_page_redirecting_to_an_unusable_location_is_a_dead_letter_and_the_feed_goes_on(server, tmp_path):
+    """Full text: the item's own page answers with `Location: javascript:...` or a port out of range."""
+    items = [("js", "/story/js"), ("port", "/story/port"), ("good", "/story/good")]
+    server.route("/feed.xml", Reply(body=_feed(*[part for pair in items for part in pair]), headers=FEED_TYPE))
+    server.route("/story/js", Reply(status=302, headers={"Location": "javascript:alert(document.cookie)"}))
+    server.route("/story/port", Reply(status=301, headers={"Location": "http://127.0.0.1:99999/story"}))
+    server.route("/story/good", Reply(body=_page("The full story of the harbour reopening after the storm."),
+                                      headers={"Content-Type": "text/html; charset=utf-8"}))
+    connector = connector_for_test(
+        "rss", {"url": server.url("/feed.xml"), "host_delay": 0, "fetch_full_text": True}, tmp_path
+    )
+    records = read_all(connector)
+    articles = {a.title: a for a in articles_only(records)}
+    assert set(articles) == {"js", "port", "good"}, "every entry arrives, the refused ones with the feed's text"
+    assert "harbour reopening" in articles["good"].body
+    assert articles["js"].body == "Feed text of js." and articles["port"].body == "Feed text of port."
+    letters = [r for r in records if isinstance(r, DeadLetter)]
+    assert len(letters) == 2 and all(l.stage == "fetch" and "rejected" in l.reason and "\n" not in l.reason for l in letters)
+    assert "javascript" in " ".join(l.reason for l in letters) and "port out of range" in " ".join(l.reason for l in letters)
