@@ -80,8 +80,9 @@ def test_a_feed_whose_location_is_unusable_is_rejected_and_the_next_feed_still_r
 ITEM_LINKS = ["http://127.0.0.1:99999/story", "javascript:alert(1)", "http://[::1/story", "http://xn--/story"]
 
 
-def test_unusable_item_links_for_full_text_are_dead_letters_and_the_good_entry_gets_its_page(server, tmp_path):
-    items = [("good", "/story/good")] + [(f"bad{n}", link) for n, link in enumerate(ITEM_LINKS)]
+def _read_with_full_text(server, tmp_path, items: list[tuple[str, str]]):
+    """A feed of `items` (title, link) read with fetch_full_text; /story/good serves a real page.
+    Returns the articles by title and the dead letters; the good entry got its page."""
     server.route("/feed.xml", Reply(body=_feed(*[part for pair in items for part in pair]), headers=FEED_TYPE))
     server.route("/story/good", Reply(body=_page("The full story of the harbour reopening after the storm."),
                                       headers={"Content-Type": "text/html; charset=utf-8"}))
@@ -91,7 +92,12 @@ def test_unusable_item_links_for_full_text_are_dead_letters_and_the_good_entry_g
     records = read_all(connector)
     articles = {a.title: a for a in articles_only(records)}
     assert "harbour reopening" in articles["good"].body
-    letters = [r for r in records if isinstance(r, DeadLetter)]
+    return articles, [r for r in records if isinstance(r, DeadLetter)]
+
+
+def test_unusable_item_links_for_full_text_are_dead_letters_and_the_good_entry_gets_its_page(server, tmp_path):
+    items = [("good", "/story/good")] + [(f"bad{n}", link) for n, link in enumerate(ITEM_LINKS)]
+    articles, letters = _read_with_full_text(server, tmp_path, items)
     # Each bad entry still arrives with the feed's own text; a link that had to be refused costs
     # at most one dead letter of one line (feedparser already drops some links it cannot resolve).
     bad = {f"bad{n}" for n in range(len(ITEM_LINKS))}
@@ -155,20 +161,11 @@ def test_fetch_of_several_urls_goes_on_past_an_unusable_redirect(server):
 
 def test_an_item_page_redirecting_to_an_unusable_location_is_a_dead_letter_and_the_feed_goes_on(server, tmp_path):
     """Full text: the item's own page answers with `Location: javascript:...` or a port out of range."""
-    items = [("js", "/story/js"), ("port", "/story/port"), ("good", "/story/good")]
-    server.route("/feed.xml", Reply(body=_feed(*[part for pair in items for part in pair]), headers=FEED_TYPE))
     server.route("/story/js", Reply(status=302, headers={"Location": "javascript:alert(document.cookie)"}))
     server.route("/story/port", Reply(status=301, headers={"Location": "http://127.0.0.1:99999/story"}))
-    server.route("/story/good", Reply(body=_page("The full story of the harbour reopening after the storm."),
-                                      headers={"Content-Type": "text/html; charset=utf-8"}))
-    connector = connector_for_test(
-        "rss", {"url": server.url("/feed.xml"), "host_delay": 0, "fetch_full_text": True}, tmp_path
-    )
-    records = read_all(connector)
-    articles = {a.title: a for a in articles_only(records)}
+    items = [("js", "/story/js"), ("port", "/story/port"), ("good", "/story/good")]
+    articles, letters = _read_with_full_text(server, tmp_path, items)
     assert set(articles) == {"js", "port", "good"}, "every entry arrives, the refused ones with the feed's text"
-    assert "harbour reopening" in articles["good"].body
     assert articles["js"].body == "Feed text of js." and articles["port"].body == "Feed text of port."
-    letters = [r for r in records if isinstance(r, DeadLetter)]
     assert len(letters) == 2 and all(l.stage == "fetch" and "rejected" in l.reason and "\n" not in l.reason for l in letters)
     assert "javascript" in " ".join(l.reason for l in letters) and "port out of range" in " ".join(l.reason for l in letters)
