@@ -14,8 +14,9 @@ nothing else. Dispatch is by host: at most
 to wait (Retry-After) is left alone until then, and the gate spaces request starts by
 `host_delay`, for feed polls and full-text fetches alike. Output runs in the calling thread,
 one merged batch at a time; only after it is safe are the changes its parts carried committed
-(connector state first, then the schedule), in order. An article the fleet already delivered
-from another member in this run (same id and text: several feeds of one outlet) is left out.
+(connector state first, then the schedule), in order. The same article listed by several feeds
+is delivered from each, under one id (its canonical link): the index keeps one document and
+records every feed it came through in its `sources` (pipeline.runtime.stories).
 """
 
 from __future__ import annotations
@@ -40,12 +41,11 @@ from pipeline.runtime.loop import Batch, Output, Progress, RunReport, connector_
 from pipeline.runtime.sources import Added, Retired, Source
 from pipeline.settings import Settings
 
-__all__ = ["Fleet", "SourceFeed", "Delivery", "RecentArticles"]
+__all__ = ["Fleet", "SourceFeed", "Delivery"]
 
 logger = logging.getLogger(__name__)
 
 IDLE_WAKE = 0.5  # seconds: how often an idle fleet looks for new members, stop, and due ones
-RECENT_ARTICLES = 100_000
 
 
 class SourceFeed(Protocol):
@@ -76,28 +76,6 @@ def _reason(connector, error: BaseException | None) -> str | None:
     if error is None:
         return None
     return str(error) if isinstance(error, SourceError) else failure_reason(connector, error)
-
-
-class RecentArticles:
-    """Ids and text digests of articles delivered lately, so another member listing the same one adds nothing."""
-
-    def __init__(self, size: int = RECENT_ARTICLES) -> None:
-        self.size = size
-        self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
-
-    @staticmethod
-    def key(article) -> tuple[str, int]:
-        return article.id, hash((article.title, article.body))
-
-    def __contains__(self, key: tuple[str, int]) -> bool:
-        return key in self._seen
-
-    def add(self, keys) -> None:
-        for key in keys:
-            self._seen[key] = None
-            self._seen.move_to_end(key)
-        while len(self._seen) > self.size:
-            self._seen.popitem(last=False)
 
 
 @dataclass
@@ -133,7 +111,6 @@ class Fleet:
         self.politeness.per_host = self.per_host
         self.sources: dict[str, Source] = {}
         self.retiring: list[Retired] = []
-        self.recent = RecentArticles()
         self.report = RunReport()
         self._dispatch_state = _Dispatch()
         self._deliveries: queue.Queue[Delivery] = queue.Queue(maxsize=2 * self.concurrency)
@@ -382,17 +359,6 @@ class Fleet:
                 self._finished(delivery, retry=True)
         if not live:
             return
-        fresh: list[tuple[str, int]] = []
-        for delivery in live:
-            kept = []
-            for article in delivery.batch.articles:
-                key = RecentArticles.key(article)
-                if key in self.recent or key in fresh:
-                    metrics.FEED_ARTICLES_SKIPPED.inc()
-                    continue
-                fresh.append(key)
-                kept.append(article)
-            delivery.batch.articles = kept
         merged = Batch.merge([d.batch for d in live])
         if len(merged):
             try:
@@ -404,7 +370,6 @@ class Fleet:
                 return
             self._output_failures = 0
             self.report.add(done)
-            self.recent.add(fresh)
             if self.progress is not None:
                 self.progress(merged.connector, done)
         for position, delivery in enumerate(live):

@@ -10,7 +10,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 __all__ = [
     "RECORDS_IN", "RECORDS_OUT", "RECORDS_FAILED", "BATCH_SECONDS", "CONSUMER_LAG", "serve_metrics", "ProgressWatch",
-    "FEEDS_DUE", "FEEDS_IN_FLIGHT", "FEEDS_FAILING", "FEEDS_KNOWN", "FEED_READ_SECONDS", "FEED_ARTICLES_SKIPPED",
+    "FEEDS_DUE", "FEEDS_IN_FLIGHT", "FEEDS_FAILING", "FEEDS_KNOWN", "FEED_READ_SECONDS",
 ]
 
 logger = logging.getLogger(__name__)
@@ -30,9 +30,6 @@ FEEDS_KNOWN = Gauge("newswire_feeds", "Fleet members this process polls")
 FEED_READ_SECONDS = Histogram(
     "newswire_feed_fetch_seconds", "Time to fetch and read one member, by outcome (ok, not_modified, hard, soft, throttled)",
     ["outcome"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60),
-)
-FEED_ARTICLES_SKIPPED = Counter(
-    "newswire_feed_articles_skipped_total", "Articles left out because another member delivered the same one lately",
 )
 LAST_PROGRESS = Gauge("newswire_last_progress_timestamp_seconds", "When the worker last completed a batch", ["role"])
 

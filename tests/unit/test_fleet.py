@@ -1,4 +1,4 @@
-"""The fleet against loopback servers: per-host limits, slow and failing feeds, dedup across feeds, backoff."""
+"""The fleet against loopback servers: per-host limits, slow and failing feeds, an entry in two feeds, backoff."""
 
 from __future__ import annotations
 
@@ -163,14 +163,17 @@ def test_each_failure_class_is_kept_in_the_feed_schedule(write_config):
             server.stop()
 
 
-def test_the_same_entry_listed_by_two_feeds_is_delivered_once(write_config):
+def test_the_same_entry_listed_by_two_feeds_comes_from_each_under_one_id(write_config):
+    """Each feed delivers it with its own source, so the index can name both in the document's `sources`."""
     with FeedServer(host="127.0.0.8") as server:
         server.route("/world.xml", Reply(body=feed("https://outlet.example/story/1", "urn:world:2"), headers=RSS_TYPE))
         server.route("/top.xml", Reply(body=feed("https://outlet.example/story/1", "urn:top:3"), headers=RSS_TYPE))
         settings = settings_for(write_config, [server.url("/world.xml"), server.url("/top.xml")])
         output = sweep(settings)
         ids = [a.id for a in output.articles]
-        assert sorted(ids) == ["https://outlet.example/story/1", "urn:top:3", "urn:world:2"]
+        assert sorted(ids) == ["https://outlet.example/story/1"] * 2 + ["urn:top:3", "urn:world:2"]
+        shared = [a.source.name for a in output.articles if a.id == "https://outlet.example/story/1"]
+        assert len(set(shared)) == 2, "one copy from each feed"
         # Both feeds remember the shared entry as seen: neither emits it again.
         again = sweep(settings)
         assert again.articles == []
