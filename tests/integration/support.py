@@ -42,6 +42,8 @@ def write_pipeline_config(home: Path, name: str, kafka: str, es: str, articles: 
             "articles": f"{name}.articles",
             "enriched": f"{name}.enriched",
             "deadletter": f"{name}.deadletter",
+            "feeds": f"{name}.feeds",
+            "feed_state": f"{name}.feeds.state",
             "partitions": 3,
         },
         "elasticsearch": {"hosts": [es], "index": f"{name}-articles", "flush_interval": 0.5, "bulk_max_docs": 50},
