@@ -131,6 +131,8 @@ class NlpSettings(_Section):
     model: str | None = None
     batch_size: int = Field(default=64, gt=0, le=100_000)  # articles per batch: consumer poll, enrich, produce, commit
     pipe_batch_size: int = Field(default=8, gt=0, le=10_000)  # texts per nlp.pipe step; spaCy's memory grows with it
+    # Processes that enrich in the embedded runtime (each loads the model); null = one per core, 1 = in process.
+    processes: int | None = Field(default=None, gt=0, le=256)
     # Speaker-attribution sieves in order; null = all. The names are checked by the Enricher
     # (pipeline.enrich sits above settings in the layers), which refuses an unknown one with a ConfigError.
     sieves: list[str] | None = None

@@ -12,22 +12,30 @@ A run holds the data_dir lock (pipeline.runtime.lock): a second run on the same 
 stops at once and says who holds it. What a batch indexes resolves the dead letters it made
 obsolete (the article's earlier failures; its connector's earlier source failures) before
 the batch's own letters are kept.
+
+Enrichment runs in `nlp.processes` worker processes (default: one per core;
+pipeline.runtime.enrich_pool) and the index is written here, chunk by chunk as the workers
+hand them back; with one process, or an enricher given by the caller, it runs in this process.
+Either way the batch's checkpoint changes are committed only after all of it is indexed.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 
+from pipeline.article import EnrichedArticle
 from pipeline.enrich import Enricher
 from pipeline.runtime.deadletters import DeadLetterFile, deadletter_path
+from pipeline.runtime.enrich_pool import EnrichPool, enrich_processes
 from pipeline.runtime.indexes import open_index
 from pipeline.runtime.fleet import Fleet
 from pipeline.runtime.lock import DataDirLock
 from pipeline.runtime.loop import Batch, Progress, RunReport
 from pipeline.runtime.metrics import serve_metrics
 from pipeline.runtime.sources import LocalSources
-from pipeline.runtime.steps import enrich_step, index_step, make_enricher
+from pipeline.runtime.steps import Passed, enrich_step, index_step, make_enricher
 from pipeline.settings import Settings
 
 __all__ = ["EmbeddedRuntime"]
@@ -38,9 +46,12 @@ logger = logging.getLogger(__name__)
 class EmbeddedRuntime:
     """Runs the configured connectors through enrichment into the index, in this process."""
 
-    def __init__(self, settings: Settings, enricher: Enricher | None = None, progress: Progress | None = None) -> None:
+    def __init__(self, settings: Settings, enricher: Enricher | None = None, progress: Progress | None = None,
+                 pool: EnrichPool | None = None) -> None:
         self.settings = settings
+        in_process = enricher is not None or enrich_processes(settings) == 1
         self.enricher = enricher or make_enricher(settings)
+        self.pool = pool or (None if in_process else EnrichPool(settings))
         self.index = open_index(settings)
         self.deadletters = DeadLetterFile(deadletter_path(settings))
         self.progress = progress
@@ -48,14 +59,22 @@ class EmbeddedRuntime:
 
     def deliver(self, batch: Batch) -> RunReport:
         """Enrich and index one batch, keep what failed; returns the counts (the loop commits afterwards)."""
-        enriched = enrich_step(self.enricher, batch.articles)
-        indexed, refused = index_step(self.index, enriched.articles, stop=self.stop)
-        dead = batch.dead + enriched.dead + refused
-        safe = {article.id for article in enriched.articles} - {letter.article_id for letter in refused}
+        indexed, dead, safe = 0, list(batch.dead), set()
+        for enriched in self._enriched(batch):
+            count, refused = index_step(self.index, enriched.articles, stop=self.stop)
+            indexed += count
+            dead += enriched.dead + refused
+            safe |= {article.id for article in enriched.articles} - {letter.article_id for letter in refused}
         connector = batch.connector
         self.deadletters.resolve(safe, [(connector.type, connector.name)] if safe else [])
         self.deadletters.append(dead)
         return RunReport(read=len(batch.articles), indexed=indexed, dead=len(dead))
+
+    def _enriched(self, batch: Batch) -> Iterator[Passed[EnrichedArticle]]:
+        if self.pool is None:
+            yield enrich_step(self.enricher, batch.articles)
+        else:
+            yield from self.pool.enrich(batch.articles)
 
     def run(self, *, once: bool, stop: threading.Event | None = None) -> RunReport:
         """Read every member of the fleet (once, or forever until `stop`), batch by batch."""
@@ -66,11 +85,18 @@ class EmbeddedRuntime:
     def _run(self, once: bool) -> RunReport:
         members = LocalSources(self.settings)
         serve_metrics(self.settings.metrics.port)  # the fleet's gauges, when a port is configured
-        self.enricher.warm_up()
-        with self.index:
-            self.index.setup()
-            fleet = Fleet(members, self.deliver, self.settings, once=once, stop=self.stop, progress=self.progress)
-            total = fleet.run()
-            self.index.refresh()
+        try:
+            if self.pool is None:
+                self.enricher.warm_up()
+            else:
+                self.pool.warm_up()
+            with self.index:
+                self.index.setup()
+                fleet = Fleet(members, self.deliver, self.settings, once=once, stop=self.stop, progress=self.progress)
+                total = fleet.run()
+                self.index.refresh()
+        finally:
+            if self.pool is not None:
+                self.pool.close()
         logger.info("run finished read=%d indexed=%d dead=%d", total.read, total.indexed, total.dead)
         return total

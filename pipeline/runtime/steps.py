@@ -30,10 +30,10 @@ from pipeline.deadletter import DeadLetter, Stage
 from pipeline.enrich import EnrichFailure, Enricher
 from pipeline.index import Index
 from pipeline.runtime.stories import assign_stories, settle_stories
-from pipeline.settings import Settings
+from pipeline.settings import NlpSettings, Settings
 from pipeline.stories.language import detect_language
 
-__all__ = ["Origin", "Passed", "make_enricher", "enrich_step", "index_step", "with_language", "ENRICHED_LANGUAGES"]
+__all__ = ["Origin", "Passed", "make_enricher", "nlp_enricher", "enrich_step", "index_step", "with_language", "ENRICHED_LANGUAGES"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,12 @@ ENRICHED_LANGUAGES = frozenset({"en"})  # what the spaCy pipeline reads; None (u
 
 def make_enricher(settings: Settings) -> Enricher:
     """The configured enrichment stage (model, pipe batch, sieves); cheap until `warm_up()`."""
-    return Enricher(settings.nlp.model, settings.nlp.pipe_batch_size, sieves=settings.nlp.sieves)
+    return nlp_enricher(settings.nlp)
+
+
+def nlp_enricher(nlp: NlpSettings) -> Enricher:
+    """The enrichment stage the `nlp` section describes (what an enrichment worker process is given)."""
+    return Enricher(nlp.model, nlp.pipe_batch_size, sieves=nlp.sieves)
 
 
 @dataclass(frozen=True)
