@@ -3,13 +3,17 @@
     spacy     the limit: `nlp.pipe` over the bodies, the pipeline and batch size newswire uses
     naive     what a user would write: for each article `nlp(text)`, a regex quote pass, and one
               Elasticsearch `index` request; searchable after a final refresh
-    embedded  newswire's EmbeddedRuntime over the corpus folder (files connector, SQLite index)
+    embedded  newswire's EmbeddedRuntime over the corpus folder (files connector, SQLite index),
+              enriching in one process per core (`nlp.processes` unset, the default)
+    embedded_1p  the same with `nlp.processes: 1` (enrichment in the runtime's own process)
 
     python -m bench.contenders NAME --corpus DIR --jsonl FILE --out RESULT.json [--es URL --index NAME]
 
-The clock starts after the model is loaded (every contender loads the same one) and stops
-when the last article is parsed (spacy) or searchable (naive, embedded). The result JSON
-holds the count, the seconds and the process's peak RSS.
+The clock starts after the model is loaded (every contender loads the same one; the embedded
+runtime's worker processes each load theirs first) and stops when the last article is parsed
+(spacy) or searchable (naive, embedded). The result JSON holds the count, the seconds, the CPU
+seconds (the embedded runtime's worker processes included, their model loading not) and the
+process's peak RSS (and the workers', `worker_peak_rss_mb`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import re
 import resource
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -73,8 +78,19 @@ def run_naive(args: argparse.Namespace) -> dict:
     return {"articles": len(articles), "seconds": seconds, "cpu_seconds": cpu, "searchable": count}
 
 
-def run_embedded(args: argparse.Namespace) -> dict:
-    from pipeline.enrich import Enricher
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have ended (and been waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _workers() -> list:
+    import psutil
+
+    return [p for p in psutil.Process().children(recursive=True) if "resource_tracker" not in " ".join(p.cmdline())]
+
+
+def run_embedded(args: argparse.Namespace, processes: int | None = None) -> dict:
     from pipeline.index.embedded import EmbeddedIndex
     from pipeline.runtime.embedded import EmbeddedRuntime
     from pipeline.runtime.indexes import index_path
@@ -85,23 +101,51 @@ def run_embedded(args: argparse.Namespace) -> dict:
         config = Path(home) / "newswire.yaml"
         config.write_text(yaml.safe_dump({
             "data_dir": str(Path(home) / "data"),
-            "nlp": {"batch_size": BATCH_SIZE, "pipe_batch_size": PIPE_BATCH_SIZE},
+            "nlp": {"batch_size": BATCH_SIZE, "pipe_batch_size": PIPE_BATCH_SIZE, "processes": processes},
             "connectors": [{"type": "files", "name": "bench", "path": str(args.corpus)}],
         }), encoding="utf-8")
         settings = load_settings(config)
-        enricher = Enricher(settings.nlp.model, settings.nlp.pipe_batch_size)
-        enricher.warm_up()
-        runtime = EmbeddedRuntime(settings, enricher=enricher)
+        runtime = EmbeddedRuntime(settings)
+        if runtime.pool is None:
+            runtime.enricher.warm_up()
+        else:
+            runtime.pool.warm_up()
+        workers = _workers()
+        loading = sum(sum(w.cpu_times()[:2]) for w in workers)
+        ended = _children_cpu()
         started, cpu = time.perf_counter(), time.process_time()
-        report = runtime.run(once=True)
+        peaks: dict[int, float] = {}
+
+        done = threading.Event()
+
+        def sample_peaks() -> None:  # the workers' high-water marks (VmHWM), until they end
+            while not done.wait(0.5):
+                for worker in workers:
+                    try:
+                        with open(f"/proc/{worker.pid}/status", encoding="ascii") as status:
+                            for line in status:
+                                if line.startswith("VmHWM:"):
+                                    peaks[worker.pid] = int(line.split()[1]) / 1024
+                    except OSError:
+                        pass
+
+        sampler = threading.Thread(target=sample_peaks, daemon=True)
+        sampler.start()
+        try:
+            report = runtime.run(once=True)  # closes the pool: the workers have ended when it returns
+        finally:
+            done.set()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        cpu += _children_cpu() - ended - loading
         with EmbeddedIndex(index_path(settings)) as index:
             found = len(index.search(SearchQuery(text="said", limit=5)))
     return {"articles": report.read, "seconds": seconds, "cpu_seconds": cpu, "searchable": report.indexed, "dead": report.dead,
-            "search_hits": found}
+            "search_hits": found, "processes": 1 if runtime.pool is None else runtime.pool.processes,
+            "worker_peak_rss_mb": round(max(peaks.values()), 1) if peaks else None}
 
 
-CONTENDERS = {"spacy": run_spacy, "naive": run_naive, "embedded": run_embedded}
+CONTENDERS = {"spacy": run_spacy, "naive": run_naive, "embedded": run_embedded,
+              "embedded_1p": lambda args: run_embedded(args, processes=1)}
 
 
 def main(argv: list[str] | None = None) -> int:

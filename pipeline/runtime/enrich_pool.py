@@ -14,7 +14,8 @@ indexed first), so one process and many give the same index.
 A worker that dies (killed, out of memory) breaks the pool: the batch raises EnrichWorkerLost,
 a ServiceUnavailable, so nothing of it is committed and a continuous run reads it again next
 time; the next batch starts a new pool. What the batch had indexed already is overwritten by
-the same ids when it is read again. Workers ignore SIGINT (the run's own stop finishes the
+the same ids when it is read again. Each worker's maths libraries use one thread (the workers
+are already one per core; more threads only spin against each other). Workers ignore SIGINT (the run's own stop finishes the
 batch) and send their log records to this process, which logs them as its own.
 """
 
@@ -29,6 +30,7 @@ import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -104,6 +106,22 @@ def _enrich_chunk(articles: list[Article]) -> Passed[EnrichedArticle]:
     return enrich_step(_enricher_here(), articles)
 
 
+_MATHS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def _one_maths_thread():
+    """While workers start: one BLAS/OpenMP thread each, unless the environment says otherwise."""
+    added = [name for name in _MATHS_THREADS if name not in os.environ]
+    for name in added:
+        os.environ[name] = "1"
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 class _Relay(logging.Handler):
     """Logs a worker's record through this process's logger of the same name."""
 
@@ -134,6 +152,7 @@ class EnrichPool:
         self._executor: ProcessPoolExecutor | None = None
         self._records: multiprocessing.Queue | None = None
         self._listener: logging.handlers.QueueListener | None = None
+        self._warm = False
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -150,11 +169,16 @@ class EnrichPool:
 
     def warm_up(self) -> None:
         """Start every worker and wait until each has loaded its model; raises ModelError if one cannot."""
+        if self._warm and self._executor is not None:
+            return
         executor = self._start()
         try:
-            pids = [f.result() for f in [executor.submit(_ready) for _ in range(self.processes)]]
+            with _one_maths_thread():  # the workers start on these submits
+                futures = [executor.submit(_ready) for _ in range(self.processes)]
+            pids = [f.result() for f in futures]
         except BrokenProcessPool as e:
             self._lost(e)
+        self._warm = True
         logger.info("enrichment workers ready processes=%d pids=%s", len(pids), ",".join(map(str, pids)))
 
     def enrich(self, articles: Sequence[Article]) -> Iterator[Passed[EnrichedArticle]]:
@@ -162,6 +186,7 @@ class EnrichPool:
         if not articles:
             return
         size = min(self.chunk_size, math.ceil(len(articles) / self.processes))
+        self.warm_up()
         executor = self._start()
         waiting: deque[Future[Passed[EnrichedArticle]]] = deque()
         try:
@@ -185,7 +210,7 @@ class EnrichPool:
 
     def close(self) -> None:
         """Stop the workers (after their current chunk) and the log relay."""
-        executor, self._executor = self._executor, None
+        executor, self._executor, self._warm = self._executor, None, False
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
         listener, self._listener = self._listener, None
