@@ -5,7 +5,9 @@
 Contenders, each in its own process(es), one after the other:
   spacy      the limit: nlp.pipe over the bodies (same model and batch size as newswire)
   naive      per article nlp() + one Elasticsearch index request
-  embedded   newswire's EmbeddedRuntime over the corpus folder
+  embedded   newswire's EmbeddedRuntime over the corpus folder, one enrichment process per core
+  embedded_1p  the same, enrichment in the runtime's own process (nlp.processes: 1)
+  nlp_cost   CPU per article: the full nlp.pipe, NER alone, the Enricher; each component's share
   kafka_1w   newswire on Kafka + Elasticsearch: connectors, one enrich worker, one sink worker
   kafka_2w   the same with two enrich workers
   peer_quix  a Quix Streams app running the same Enricher in `apply`, with Quix's ElasticsearchSink
@@ -67,9 +69,23 @@ def run_single(name: str, corpus: Path, jsonl: Path, home: Path, es: str, log_di
         raise RuntimeError(f"{name} exited with {code}; see {item.log}")
     result = json.loads(out.read_text(encoding="utf-8"))
     result["peak_rss_mb"] = {name: result["peak_rss_mb"]}
+    if result.get("worker_peak_rss_mb"):
+        result["peak_rss_mb"]["enrich workers"] = result["worker_peak_rss_mb"]
     result["cpu_seconds"] = {name: round(result["cpu_seconds"], 2)}
     result["load_average_before"] = round(load, 2)
     return result
+
+
+def run_nlp_cost(jsonl: Path, home: Path, log_dir: Path, limit: int) -> dict:
+    """bench.nlp_cost in its own process over the first `limit` articles."""
+    subset, out = home / "nlp_cost.jsonl", home / "nlp_cost.json"
+    subset.write_text("".join(jsonl.read_text(encoding="utf-8").splitlines(keepends=True)[:limit]), encoding="utf-8")
+    with open(log_dir / "nlp_cost.log", "w", encoding="utf-8") as log:
+        code = subprocess.run([str(PYTHON), "-m", "bench.nlp_cost", "--jsonl", str(subset), "--out", str(out)],
+                              cwd=REPO, env=clean_env(), stdout=log, stderr=subprocess.STDOUT).returncode
+    if code != 0:
+        raise RuntimeError(f"nlp_cost exited with {code}; see {log_dir / 'nlp_cost.log'}")
+    return json.loads(out.read_text(encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,8 +137,16 @@ def main(argv: list[str] | None = None) -> int:
             errors[name] = f"{type(e).__name__}: {e}"
             traceback.print_exc()
 
+    nlp_cost: dict = {}
+    if wanted("nlp_cost"):
+        print("bench: running nlp_cost ...", file=sys.stderr, flush=True)
+        try:
+            nlp_cost.update(run_nlp_cost(jsonl, home, home, min(count, 100)))
+        except Exception as e:
+            errors["nlp_cost"] = f"{type(e).__name__}: {e}"
+            traceback.print_exc()
     try:
-        for name in ("spacy", "naive", "embedded"):
+        for name in ("spacy", "naive", "embedded", "embedded_1p"):
             attempt(name, lambda name=name: run_single(name, corpus, jsonl, home, services.elasticsearch, home))
 
         def kafka_one() -> dict:
@@ -169,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         services.close()
 
     context["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    summary = evaluate(results, latency, errors, context)
+    summary = evaluate(results, latency, errors, context, nlp_cost)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print_table(summary)

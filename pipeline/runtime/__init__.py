@@ -4,7 +4,8 @@
     steps.py        the enrich step and the index step, with their dead letters
     indexes.py      the one place that picks the index (Elasticsearch or embedded)
     deadletters.py  dead letters in both modes: the file or the topic, list and replay
-    embedded.py     the in-process runtime · workers.py + distributed.py + bus.py the Kafka one
+    embedded.py     the embedded runtime (enrich_pool.py: its enrichment on every core) ·
+                    workers.py + distributed.py + bus.py the Kafka one
 """
 
 from __future__ import annotations
