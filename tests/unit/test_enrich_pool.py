@@ -65,7 +65,7 @@ def wire(tmp_path):
 
 def settings_for(write_config, folder, processes=2):
     return load_settings(write_config(
-        connectors=[{"type": "files", "name": "wire", "path": str(folder)}],
+        connectors=[{"type": "files", "name": "wire", "path": str(folder), "interval": 1}],
         nlp={"batch_size": 4, "pipe_batch_size": 2, "processes": processes},
     ))
 
@@ -123,7 +123,7 @@ def test_a_continuous_run_starts_new_workers_and_reads_the_batch_again(write_con
             stop.set()
 
     runtime = EmbeddedRuntime(settings, progress=progress, pool=EnrichPool(settings, make=crashing_enricher_for))
-    waker = threading.Timer(60.0, stop.set)  # a safety net: the test fails on the counts, never hangs
+    waker = threading.Timer(300.0, stop.set)  # a safety net: the test fails on the counts, never hangs
     waker.start()
     try:
         runtime.run(once=False, stop=stop)
