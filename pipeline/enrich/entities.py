@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from pipeline.enrich.mentions import (
@@ -30,6 +30,7 @@ from pipeline.enrich.names import (
     gender_of_first_name,
     gender_of_title,
 )
+from pipeline.enrich.name_spans import PARTICLES
 from pipeline.enrich.segments import Segment
 
 __all__ = ["Mention", "EntityCluster", "EntityIndex", "build_entity_index", "normalize_name", "surname"]
@@ -49,7 +50,12 @@ def surname(name: str) -> str:
     words = name.split()
     while len(words) > 1 and words[-1].lower().rstrip(".") in NAME_SUFFIXES:
         words.pop()
-    return words[-1] if words else name
+    if not words:
+        return name
+    first = len(words) - 1
+    while first > 1 and words[first - 1].lower() in PARTICLES:
+        first -= 1  # "Jan-Hendrik van der Merwe" -> "van der Merwe"
+    return " ".join(words[first:])
 
 
 @dataclass
@@ -144,6 +150,8 @@ def _canonical_name(cluster: EntityCluster) -> str:
     for mention in sorted(cluster.mentions, key=lambda m: m.start):
         first_seen.setdefault(mention.text, mention.start)
     multi = [f for f in forms if len(f.split()) > 1 and not ACRONYM_RE.match(f)]
+    if cluster.label == "PERSON":  # "van der Merwe" is the surname of "Jan-Hendrik van der Merwe"
+        multi = [f for f in multi if not any(o != f and o.endswith(" " + f) for o in multi)]
     pool = multi or list(forms)
     return max(pool, key=lambda f: (forms[f], len(f), -first_seen[f]))
 
@@ -164,6 +172,8 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
         places = {e.text for e in ents if e.label_ in PLACE_LABELS}
         for span in ents:
             mention = clean_mention(segment, span, lowercase_words, capitalised, places, headline_end)
+            if mention is not None and segment.doc[mention.first_token].idx < headline_end:
+                mention = _headline_mention(segment, mention, body)
             if mention is None:
                 continue
             key = normalize_name(mention.text)
@@ -197,6 +207,32 @@ def _headline_cased(title: str) -> bool:
     """A title in headline case ("Chipmaker Halvorsen To Close Ashby Plant"): its long words nearly all capitalised."""
     words = [w for w in re.findall(r"[A-Za-z][\w'’-]*", title) if len(w) > 3]
     return len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
+def _headline_mention(segment: Segment, mention: Mention, body: str) -> Mention | None:
+    """A name in a headline written in title case, cut to the words the story itself names.
+
+    In "Chipmaker Hanbit Rallies On Export Data" every word is capitalised, so capitals do not
+    say where a name ends; the body, written in sentence case, does. The longest run of the
+    mention's words that the body also writes is kept ("Hanbit Semiconductor Rallies" ->
+    "Hanbit Semiconductor"); a mention the body never writes is dropped ("Wins Golden"), and so is
+    a single word cut from a longer one (the body names it on its own terms).
+    """
+    doc = segment.doc
+    first, last = mention.first_token, mention.last_token
+    for size in range(last - first, 0 if last - first == 1 else 1, -1):
+        for start in range(first, last - size + 1):
+            words = doc[start:start + size]
+            if not words[0].text[:1].isupper() or not words[-1].text[:1].isupper():
+                continue
+            if re.search(r"(?<!\w)" + re.escape(words.text) + r"(?!\w)", body) is None:
+                continue
+            if (start, start + size) == (first, last):
+                return mention
+            begin = segment.body_pos(words[0].idx)
+            return replace(mention, start=begin, end=begin + len(words.text), text=words.text,
+                           first_token=start, last_token=start + size)
+    return None
 
 
 def _finish(cluster: EntityCluster) -> None:
@@ -275,7 +311,7 @@ def _merge_surnames(clusters: list[EntityCluster]) -> list[EntityCluster]:
     for cluster in clusters:
         words = tuple(cluster.mentions[0].text.casefold().split())
         target = None
-        if len(words) <= 2 and all(len(m.text.split()) == len(words) for m in cluster.mentions):
+        if len([w for w in words if w not in PARTICLES]) <= 2 and all(len(m.text.split()) == len(words) for m in cluster.mentions):
             target = _short_form_target(cluster, words, by_part)
         if target is None or target is cluster:
             kept.append(cluster)

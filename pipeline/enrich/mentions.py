@@ -33,6 +33,7 @@ from pipeline.enrich.names import (
     is_place_word,
     known_places,
 )
+from pipeline.enrich.name_spans import organisation_span, person_name_span, person_shaped
 from pipeline.enrich.segments import Segment
 
 __all__ = ["Mention", "SUBJECT_DEPS", "ACRONYM_RE", "clean_mention", "extend_first_name", "word_tables"]
@@ -149,14 +150,19 @@ def clean_mention(
         text = doc[first:last].text.strip()
     context_label = _label_by_context(doc, first, last, label, places)
     if context_label == "PERSON":
+        first, last = person_name_span(doc, first, last, lowercase_words)
         first = extend_first_name(doc, first, last, lowercase_words)
+        text = doc[first:last].text.strip()
+    elif context_label == "ORG":
+        first, last = organisation_span(doc, first, last, lowercase_words)
         text = doc[first:last].text.strip()
     start = segment.body_pos(doc[first].idx)
     end = segment.body_pos(doc[last - 1].idx + len(doc[last - 1].text))
     is_subject = any(
-        doc[i].dep_ in SUBJECT_DEPS or (doc[i].dep_ == "appos" and doc[i].head.dep_ in SUBJECT_DEPS)
+        doc[i].dep_ in SUBJECT_DEPS or (doc[i].dep_ in ("appos", "compound") and doc[i].head.dep_ in SUBJECT_DEPS
+                                         and not first <= doc[i].head.i < last and doc[i].head.i <= last + 1)
         for i in range(first, last)
-    )
+    )  # "Rosalind Treharne KC told": the name hangs from "KC", the subject
     return Mention(
         start, end, text, context_label, segment.number, first, last, is_subject, tuple(titles),
         by_context=context_label != label,
@@ -180,22 +186,25 @@ def extend_first_name(doc, first: int, last: int, lowercase_words: set[str]) -> 
 
 _LOCATIVES = frozenset({"in", "at", "near", "from", "outside", "across", "around", "into", "toward", "towards"})
 _HONORIFICS = frozenset({"mr.", "mrs.", "ms.", "dr.", "sen.", "rep.", "gov.", "mayor", "senator", "president"})
+_HONORIFICS_SHORT = frozenset({"mr", "mrs", "ms", "dr"})  # British style, without the period
 
 
 def _titled_name(doc, first: int, last: int) -> bool:
     """A title and then a person's name: "Mayor Sofia Reyes", "Dr. Okafor" (not "General Electric")."""
-    title, rest = doc[first], [doc[i] for i in range(first + 1, last)]
-    if not all(t.text[:1].isupper() and t.is_alpha for t in rest) or any(is_org_word(t.text) for t in rest):
+    title, rest = doc[first], doc[first + 1:last].text.split()
+    if not all(w[:1].isupper() and w.replace("-", "").isalpha() for w in rest) or any(is_org_word(w) for w in rest):
         return False
-    if title.lower_ in _HONORIFICS:
+    if title.lower_ in _HONORIFICS or title.lower_.rstrip(".") in _HONORIFICS_SHORT:
         return True
-    return _is_title(title) and gender_of_first_name(rest[0].text) is not None and len(rest) >= 2
+    return _is_title(title) and (gender_of_first_name(rest[0]) is not None or person_shaped(rest)) and len(rest) >= 2
 
 
 def _first_name_person(doc, first: int, last: int) -> bool:
     """A known first name and a surname, all capitalised, no place or organisation word: a person
     whatever the model says ("Marta Okafor" tagged as a place)."""
-    words = [doc[i].text for i in range(first, last)]
+    words = doc[first:last].text.split()
+    if not any(is_org_word(w) or is_place_word(w) for w in words) and person_shaped(words):
+        return True
     return (
         2 <= len(words) <= 4 and gender_of_first_name(words[0]) is not None
         and all(w[:1].isupper() and w.replace("-", "").isalpha() for w in words)
