@@ -172,8 +172,8 @@ def clean_mention(
 
 def extend_first_name(doc, first: int, last: int, lowercase_words: set[str]) -> int:
     """'Amara' + 'Raghunathan' when the model tagged only the surname."""
-    if last - first != 1 or first == 0:
-        return first
+    if " " in doc[first:last].text or first == 0:
+        return first  # only a one-word name ("Raghunathan", "Mbeki-Harris") lacks its first name
     before = doc[first - 1]
     if (
         (before.pos_ == "PROPN" or gender_of_first_name(before.text) is not None)

@@ -15,7 +15,7 @@ import logging
 
 from nameparser.config import CONSTANTS
 
-from pipeline.enrich.names import TITLE_WORDS, gender_of_first_name, is_org_word
+from pipeline.enrich.names import TITLE_WORDS, is_org_word
 
 __all__ = ["PARTICLES", "POST_NOMINALS", "person_name_span", "organisation_span", "person_shaped", "is_particle"]
 
@@ -72,9 +72,9 @@ def person_name_span(doc, first: int, last: int, lowercase_words: set[str]) -> t
             end += 2
             continue
         break
-    if end == last and last - first == 1 and gender_of_first_name(doc[first].text) is not None and last < len(doc) \
-            and doc[last].pos_ == "PROPN" and name_word(doc[last], lowercase_words) and not doc[last].ent_type_:
-        end = last + 1  # a known first name, then a surname the model left out
+    if end == last and last - first == 1 and last < len(doc) and doc[last].pos_ == "PROPN" \
+            and name_word(doc[last], lowercase_words) and not doc[last].ent_type_:
+        end = last + 1  # a first name, then a surname the model left out ("Giulia" + "Dell'Acqua")
     # Left: "dos Santos Ferreira" <- "Ana Cláudia", "ter Horst" <- "Joost", "Hendrik" <- "Jan-".
     start = first
     given = 0

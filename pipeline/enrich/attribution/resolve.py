@@ -77,6 +77,11 @@ def subject_of(verb, allowed):
     return None
 
 
+def _demonym(token) -> bool:
+    """A capitalised word for where a person comes from: "Welshman", "Brazilian" (spaCy's NORP)."""
+    return token.text[:1].isupper() and (token.ent_type_ == "NORP" or token.lower_.endswith(("man", "woman")))
+
+
 class SpeakerResolver:
     def __init__(self, view: ArticleView) -> None:
         self.view = view
@@ -150,6 +155,9 @@ class SpeakerResolver:
         position = segment.token_body_start(token.i)
         if token.pos_ == "PRON":
             return Slot(self.pronoun(token.lower_, position))
+        if "the" in determiners and _demonym(token) and not self.view.by_name(token.text):
+            # "the Welshman said", "the Brazilian said": the person named before, like "the lawmaker"
+            return Slot(self.person_pronoun(None, position))
         if token.pos_ == "PROPN" or (token.text[:1].isupper() and token.is_alpha and self.view.by_name(token.text)):
             words = [c for c in token.children if c.dep_ in ("compound", "flat") and c.i < token.i] + [token]
             joined = self._joined_name(token)
@@ -226,7 +234,7 @@ class SpeakerResolver:
                     return cluster
         return None
 
-    def person_pronoun(self, gender: str, position: int) -> EntityCluster | None:
+    def person_pronoun(self, gender: str | None, position: int) -> EntityCluster | None:
         """The person 'he' or 'she' points at: a subject of the last sentences first, the nearest person next.
 
         A gender known from a title ("Ms.") rules a person out; one guessed from a first name
@@ -245,7 +253,7 @@ class SpeakerResolver:
                 if shaped is None and label != "PERSON" and name_shaped(cluster):
                     shaped = cluster
                 continue
-            if cluster.gender not in (None, gender) and cluster.gender_from_title:
+            if gender is not None and cluster.gender not in (None, gender) and cluster.gender_from_title:
                 continue
             if mention.start >= floor and mention.is_subject:
                 subjects.append(cluster)
@@ -253,7 +261,7 @@ class SpeakerResolver:
                 others.append(cluster)
         for pool in (subjects, others):
             for cluster in pool:
-                if cluster.gender in (None, gender):
+                if gender is None or cluster.gender in (None, gender):
                     return cluster
             if pool:
                 return pool[0]
@@ -276,8 +284,9 @@ class SpeakerResolver:
             words = words[:-1]
         if not words:
             return None
-        name = " ".join(t.text for t in words)
-        found = self.view.by_name(name) or self.view.by_name(words[-1].text)
+        doc = words[0].doc
+        name = " ".join(doc[words[0].i:words[-1].i + 1].text.split()) if len(words) > 1 else words[0].text
+        found = self.view.by_name(name) or self.view.by_name(name.split()[-1]) or self.view.by_name(words[-1].text)
         if found is not None:
             return found
         if (not all(t.text[:1].isupper() and t.text.replace("-", "").isalpha() or t.lower_ in ("and", "&", "of")
