@@ -239,6 +239,8 @@ def _finish(cluster: EntityCluster) -> None:
     cluster.mentions.sort(key=lambda m: m.start)
     cluster.label = cluster.fixed_label or _majority_label(cluster)
     cluster.name = _canonical_name(cluster)
+    if cluster.label == "PERSON" and _unnamed_place(cluster):
+        cluster.label = "GPE"
     seen: dict[str, None] = {}
     for mention in cluster.mentions:
         seen.setdefault(mention.text, None)
@@ -249,6 +251,15 @@ def _finish(cluster: EntityCluster) -> None:
             gender = gender or gender_of_title(title)
         cluster.gender_from_title = gender is not None
         cluster.gender = gender or gender_of_first_name(cluster.name.split()[0])
+
+
+def _unnamed_place(cluster: EntityCluster) -> bool:
+    """A one-word "person" that only ever stands where places stand ("in Goma", "near Suba"), never
+    acts, has no title and is no known first name: the model's guess for an unfamiliar place."""
+    return (
+        " " not in cluster.name and not cluster.titles and gender_of_first_name(cluster.name) is None
+        and any(m.after_locative for m in cluster.mentions) and not any(m.is_subject for m in cluster.mentions)
+    )
 
 
 def _parenthesised_acronym(segment: Segment, mention: Mention) -> str | None:

@@ -143,6 +143,8 @@ def clean_mention(
         return None
     if label == "PERSON" and last - first == 1 and doc[first].text in KINSHIP_WORDS:
         return None
+    if label == "PERSON" and last - first == 1 and first > 0 and doc[first - 1].lower_ in ("the", "a", "an"):
+        return None  # "the Welshman", "a Brazilian": a person's origin, not a name
     if label != "PERSON" and last - first >= 2 and _titled_name(doc, first, last):
         titles.append(doc[first].lower_.rstrip("."))  # "Mayor Sofia Reyes" tagged as a work of art
         first += 1

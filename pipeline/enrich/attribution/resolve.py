@@ -177,6 +177,9 @@ class SpeakerResolver:
             return self.person_of_age(age, position)
         if head.pos_ == "PRON":
             return Slot(self.pronoun(head.lower_, position))
+        if tokens[0].lower_ == "the" and _demonym(head) and not self.view.entity_at(segment, head.i) \
+                and not self.view.by_name(head.text):
+            return Slot(self.person_pronoun(None, position))  # "the Welshman said"
         if head.pos_ == "PROPN" or head.ent_type_:
             for token in reversed(tokens):
                 cluster = self.view.entity_at(segment, token.i)
