@@ -170,12 +170,14 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
         lowercase_words, capitalised = word_tables(segment.text)
         ents = segment.doc.ents
         places = {e.text for e in ents if e.label_ in PLACE_LABELS}
+        mentions = []
         for span in ents:
             mention = clean_mention(segment, span, lowercase_words, capitalised, places, headline_end)
             if mention is not None and segment.doc[mention.first_token].idx < headline_end:
                 mention = _headline_mention(segment, mention, body)
-            if mention is None:
-                continue
+            if mention is not None:
+                mentions.append(mention)
+        for mention in _outermost(mentions):
             key = normalize_name(mention.text)
             key = normalize_name(CANONICAL_NAMES.get(key, key))
             cluster = groups.setdefault(key, EntityCluster(number=len(groups)))
@@ -207,6 +209,14 @@ def _headline_cased(title: str) -> bool:
     """A title in headline case ("Chipmaker Halvorsen To Close Ashby Plant"): its long words nearly all capitalised."""
     words = [w for w in re.findall(r"[A-Za-z][\w'’-]*", title) if len(w) > 3]
     return len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
+def _outermost(mentions: list[Mention]) -> list[Mention]:
+    """The mentions not inside a longer one: a name widened over its neighbours ("Natalia" +
+    "Arboleda-Quintero") swallows the neighbours' own mentions."""
+    return [m for m in mentions if not any(
+        o is not m and o.first_token <= m.first_token and m.last_token <= o.last_token
+        and o.last_token - o.first_token > m.last_token - m.first_token for o in mentions)]
 
 
 def _headline_mention(segment: Segment, mention: Mention, body: str) -> Mention | None:
@@ -313,8 +323,9 @@ def _merge_surnames(clusters: list[EntityCluster]) -> list[EntityCluster]:
             continue
         for form in {m.text for m in full.mentions}:
             words = _name_words(form)
+            inner = [(kind, "inner", (w,)) for w in words[1:-1] if kind == "PERSON" and w not in PARTICLES]
             for size in range(1, len(words)):
-                for key in ((kind, "end", words[-size:]), (kind, "start", words[:size])):
+                for key in ((kind, "end", words[-size:]), (kind, "start", words[:size]), *inner):
                     owners = by_part.setdefault(key, [])
                     if full not in owners:
                         owners.append(full)
@@ -345,6 +356,8 @@ def _short_form_target(
 ) -> EntityCluster | None:
     if _person_like(cluster):
         candidates = by_part.get(("PERSON", "end", words), [])
+        if not candidates and len(words) == 1 and len(by_part.get(("PERSON", "inner", words), [])) == 1:
+            candidates = by_part[("PERSON", "inner", words)]  # "Villaseñor" of "Lorena Villaseñor de la Garza"
         if not candidates and len(words) == 1:
             candidates = by_part.get(("PERSON", "start", words), [])
             if len(candidates) > 1:

@@ -33,7 +33,7 @@ from pipeline.enrich.names import (
     is_place_word,
     known_places,
 )
-from pipeline.enrich.name_spans import organisation_span, person_name_span, person_shaped
+from pipeline.enrich.name_spans import one_token_entity, organisation_span, person_name_span, person_shaped
 from pipeline.enrich.segments import Segment
 
 __all__ = ["Mention", "SUBJECT_DEPS", "ACRONYM_RE", "clean_mention", "extend_first_name", "word_tables"]
@@ -179,7 +179,8 @@ def extend_first_name(doc, first: int, last: int, lowercase_words: set[str]) -> 
     before = doc[first - 1]
     if (
         (before.pos_ == "PROPN" or gender_of_first_name(before.text) is not None)
-        and before.is_title and before.is_alpha and not before.ent_type_
+        and before.is_title and before.is_alpha
+        and (not before.ent_type_ or one_token_entity(before))
         and not _is_title(before) and before.lower_ not in lowercase_words
     ):
         return first - 1

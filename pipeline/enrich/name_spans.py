@@ -17,7 +17,7 @@ from nameparser.config import CONSTANTS
 
 from pipeline.enrich.names import TITLE_WORDS, is_org_word
 
-__all__ = ["PARTICLES", "POST_NOMINALS", "person_name_span", "organisation_span", "person_shaped", "is_particle"]
+__all__ = ["PARTICLES", "POST_NOMINALS", "person_name_span", "organisation_span", "person_shaped", "is_particle", "one_token_entity"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,13 @@ def is_particle(token) -> bool:
     return token.lower_ in PARTICLES
 
 
+def one_token_entity(token) -> bool:
+    """`token` is a whole entity of its own ("Natalia" tagged as a place), not part of a longer one."""
+    doc = token.doc
+    return token.ent_iob_ == "B" and (token.i + 1 >= len(doc) or doc[token.i + 1].ent_iob_ != "I") \
+        and token.ent_type_ not in ("DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY", "NORP")
+
+
 def name_word(token, lowercase_words: set[str]) -> bool:
     """A capitalised word that may be part of a person's name: not a title, not a common word
     capitalised by its position, not part of a date or number."""
@@ -50,7 +57,7 @@ def name_word(token, lowercase_words: set[str]) -> bool:
         text[:1].isupper() and any(ch.isalpha() for ch in text)
         and all(ch.isalpha() or ch in "'’-" for ch in text)
         and token.lower_.rstrip(".") not in TITLE_WORDS and token.lower_ not in lowercase_words
-        and token.ent_type_ not in ("DATE", "TIME", "ORG", "GPE", "LOC", "FAC", "NORP")
+        and (token.ent_type_ in ("", "PERSON") or one_token_entity(token))
         and not is_particle(token)
     )
 
