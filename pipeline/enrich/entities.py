@@ -20,6 +20,7 @@ from pipeline.enrich.mentions import (
     Mention,
     clean_mention,
     extend_first_name,
+    subject_roles,
     word_tables,
 )
 from pipeline.enrich.names import (
@@ -413,22 +414,23 @@ def _count_untagged(index: EntityIndex, segments: list[Segment]) -> None:
         lowercase_words, _ = word_tables(segment.text)
         for match in pattern.finditer(segment.text):
             span = doc.char_span(match.start(), match.end())
-            if span is None or len(span) != 1:
+            if span is None or (len(span) != 1 and " " in span.text):  # "Abrahams-Petersen" is three tokens
                 continue
-            token = span[0]
+            token = span[-1]
             word = match.group()
-            if index.at_token(segment.number, token.i) is not None:
+            if any(index.at_token(segment.number, t.i) is not None for t in span):
                 continue
             if token.pos_ != "PROPN" and not ACRONYM_RE.match(word):
                 continue
             cluster = single[word]
-            first = token.i
+            first = span.start
             if cluster.label == "PERSON" and " " not in cluster.name:
-                first = extend_first_name(doc, token.i, token.i + 1, lowercase_words)
+                first = extend_first_name(doc, span.start, token.i + 1, lowercase_words)
             start = segment.body_pos(doc[first].idx)
             text = doc[first:token.i + 1].text
+            subject, main = subject_roles(doc, first, token.i + 1)
             mention = Mention(start, start + len(text), text, cluster.label, segment.number,
-                              first, token.i + 1, token.dep_ in SUBJECT_DEPS)
+                              first, token.i + 1, subject, main_subject=main)
             cluster.mentions.append(mention)
             for position in range(first, token.i + 1):
                 index._by_token[(segment.number, position)] = cluster

@@ -36,7 +36,7 @@ from pipeline.enrich.names import (
 from pipeline.enrich.name_spans import one_token_entity, organisation_span, person_name_span, person_shaped
 from pipeline.enrich.segments import Segment
 
-__all__ = ["Mention", "SUBJECT_DEPS", "ACRONYM_RE", "clean_mention", "extend_first_name", "word_tables"]
+__all__ = ["Mention", "SUBJECT_DEPS", "ACRONYM_RE", "clean_mention", "extend_first_name", "subject_roles", "word_tables"]
 
 _POSSESSIVES = {"'s", "’s", "'", "’", "s'", "s’"}
 _DETERMINERS = {"the", "a", "an", "this", "that"}
@@ -61,6 +61,7 @@ class Mention:
     last_token: int  # exclusive
     is_subject: bool
     titles: tuple[str, ...] = ()
+    main_subject: bool = False  # the subject of its sentence's main verb, not of a clause inside it
     by_context: bool = False  # the label comes from the words around the mention, not the model
     after_locative: bool = False  # "in X", "at X", "near X": where places stand
 
@@ -160,16 +161,26 @@ def clean_mention(
         text = doc[first:last].text.strip()
     start = segment.body_pos(doc[first].idx)
     end = segment.body_pos(doc[last - 1].idx + len(doc[last - 1].text))
-    is_subject = any(
-        doc[i].dep_ in SUBJECT_DEPS or (doc[i].dep_ in ("appos", "compound") and doc[i].head.dep_ in SUBJECT_DEPS
-                                         and not first <= doc[i].head.i < last and doc[i].head.i <= last + 1)
-        for i in range(first, last)
-    )  # "Rosalind Treharne KC told": the name hangs from "KC", the subject
+    is_subject, main_subject = subject_roles(doc, first, last)
     return Mention(
-        start, end, text, context_label, segment.number, first, last, is_subject, tuple(titles),
+        start, end, text, context_label, segment.number, first, last, is_subject, tuple(titles), main_subject,
         by_context=context_label != label,
         after_locative=first > 0 and doc[first - 1].lower_ in _LOCATIVES,
     )
+
+
+def subject_roles(doc, first: int, last: int) -> tuple[bool, bool]:
+    """(the mention is a subject, it is the subject of its sentence's main verb). A name hanging from
+    the subject counts: "Rosalind Treharne KC told" (from "KC"), "the minister, X, said" (apposition)."""
+    subject = main = False
+    for i in range(first, last):
+        token = doc[i]
+        if token.dep_ in ("appos", "compound") and not first <= token.head.i < last and token.head.i <= last + 1:
+            token = token.head
+        if token.dep_ in SUBJECT_DEPS:
+            subject = True
+            main = main or token.head.dep_ == "ROOT"
+    return subject, main
 
 
 def extend_first_name(doc, first: int, last: int, lowercase_words: set[str]) -> int:

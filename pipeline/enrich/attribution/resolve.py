@@ -31,6 +31,7 @@ from pipeline.enrich.names import (
     SPOKESPERSON_NOUNS,
     TITLE_WORDS,
     is_org_word,
+    is_place_word,
     plural,
 )
 from pipeline.enrich.segments import Segment
@@ -56,9 +57,11 @@ class Slot:
 
 
 def name_shaped(cluster: EntityCluster) -> bool:
-    """Two or three capitalised words, like a person's name ("Isla MacLeod")."""
+    """Two or three capitalised words, like a person's name ("Isla MacLeod"), none of which makes it an
+    organisation or a place ("Ghana Cocoa Board")."""
     words = cluster.name.split()
-    return 2 <= len(words) <= 3 and all(w[:1].isupper() and w.replace("-", "").isalpha() for w in words)
+    return 2 <= len(words) <= 3 and all(w[:1].isupper() and w.replace("-", "").isalpha() for w in words) \
+        and not any(is_org_word(w) or is_place_word(w) for w in words)
 
 
 def subject_of(verb, allowed):
@@ -245,7 +248,8 @@ class SpeakerResolver:
         """
         view = self.view
         floor = view.sentence_floor(position, 2)
-        subjects: list[EntityCluster] = []
+        subjects: list[EntityCluster] = []  # subjects of a main verb first ("X, whose mother Y lived there, said")
+        main_subjects: list[EntityCluster] = []
         others: list[EntityCluster] = []
         shaped = None
         for mention, cluster in view.mentions_before(position):
@@ -258,7 +262,10 @@ class SpeakerResolver:
                 continue
             if gender is not None and cluster.gender not in (None, gender) and cluster.gender_from_title:
                 continue
-            if mention.start >= floor and mention.is_subject:
+            if mention.start >= floor and mention.main_subject:
+                subjects.insert(sum(1 for _ in main_subjects), cluster)
+                main_subjects.append(cluster)
+            elif mention.start >= floor and mention.is_subject:
                 subjects.append(cluster)
             else:
                 others.append(cluster)
@@ -297,6 +304,8 @@ class SpeakerResolver:
                 or words[-1].lower_ in TITLE_WORDS or any(t.ent_type_ in _NOT_SPEAKERS for t in words)):
             return None
         label = "ORG" if any(is_org_word(t.text) or t.text in ORG_FIRST_WORDS for t in words) else "PERSON"
+        if words[0].i > 0 and words[0].doc[words[0].i - 1].lower_ == "the":
+            label = "ORG"  # "the Presidency said", "the Kremlin said": people's names take no article
         for child in words[-1].children:
             if child.dep_ == "appos":
                 nouns = [t.lower_ for t in child.subtree if t.pos_ == "NOUN"]
