@@ -30,6 +30,7 @@ from pipeline.enrich.names import (
     PLACE_LABELS,
     gender_of_first_name,
     gender_of_title,
+    is_place_word,
 )
 from pipeline.enrich.name_spans import PARTICLES
 from pipeline.enrich.segments import Segment
@@ -319,7 +320,8 @@ def _merge_surnames(clusters: list[EntityCluster]) -> list[EntityCluster]:
     full_names = [c for c in clusters if any(len(m.text.split()) > 1 for m in c.mentions)]
     by_part: dict[tuple[str, str, tuple[str, ...]], list[EntityCluster]] = {}
     for full in full_names:
-        kind = "PERSON" if full.label == "PERSON" else "ORG" if full.label == "ORG" else None
+        kind = "PERSON" if full.label == "PERSON" else "ORG" if full.label == "ORG" else (
+            "PLACE" if full.label in PLACE_LABELS else None)
         if kind is None:
             continue
         for form in {m.text for m in full.mentions}:
@@ -365,12 +367,23 @@ def _short_form_target(
                 return None
         if candidates:
             return _latest_before(cluster, candidates)
+    if cluster.label in PLACE_LABELS and len(words) == 1:  # "Thwaites" -> "Thwaites Glacier"
+        unique = [c for c in by_part.get(("PLACE", "start", words), []) if c is not cluster
+                  and _ends_in_place_word(c.mentions[0].text)]
+        if len(unique) == 1:
+            return unique[0]
     if cluster.label in ("ORG", "PERSON"):
         candidates = by_part.get(("ORG", "start", words), []) + by_part.get(("ORG", "end", words), [])
         unique = list({id(c): c for c in candidates if c is not cluster}.values())
         if len(unique) == 1:
             return unique[0]
     return None
+
+
+def _ends_in_place_word(name: str) -> bool:
+    """'Thwaites Glacier', 'Miyazaki Prefecture': a name whose last word says it is a place."""
+    last = name.split()[-1]
+    return last[:1].isupper() and is_place_word(last)
 
 
 def _latest_before(cluster: EntityCluster, candidates: list[EntityCluster]) -> EntityCluster:

@@ -156,9 +156,13 @@ def clean_mention(
         first, last = person_name_span(doc, first, last, lowercase_words)
         first = extend_first_name(doc, first, last, lowercase_words)
         text = doc[first:last].text.strip()
-    elif context_label == "ORG":
-        first, last = organisation_span(doc, first, last, lowercase_words)
-        text = doc[first:last].text.strip()
+    elif context_label == "ORG" or context_label in PLACE_LABELS:
+        widened = organisation_span(doc, first, last, lowercase_words)
+        if widened[1] > last:  # "Centre" + "for Digital Rights and Markets", "Palace" + "of Justice"
+            context_label = context_label if is_place_word(doc[first].text) and context_label in PLACE_LABELS else (
+                "FAC" if is_place_word(doc[first].text) else "ORG")
+            first, last = widened
+            text = doc[first:last].text.strip()
     start = segment.body_pos(doc[first].idx)
     end = segment.body_pos(doc[last - 1].idx + len(doc[last - 1].text))
     is_subject, main_subject = subject_roles(doc, first, last)

@@ -15,7 +15,7 @@ import logging
 
 from nameparser.config import CONSTANTS
 
-from pipeline.enrich.names import TITLE_WORDS, is_org_word
+from pipeline.enrich.names import ORG_FIRST_WORDS, PERSON_TITLES, TITLE_WORDS, is_org_word, is_place_word
 
 __all__ = ["PARTICLES", "POST_NOMINALS", "person_name_span", "organisation_span", "person_shaped", "is_particle", "one_token_entity"]
 
@@ -30,6 +30,8 @@ PARTICLES = frozenset(p for p in CONSTANTS.prefixes if p.isalpha() and p not in 
 POST_NOMINALS = frozenset(CONSTANTS.suffix_acronyms) | {"kc"}
 # Words that join the parts of one organisation's name ("Health Information and Quality Authority").
 _ORG_JOINERS = frozenset({"and", "&"})
+# Words after an organisation's head noun that its name goes on with ("Commission for ...", "Mission to the EU").
+_ORG_OF = frozenset({"for", "of", "to", "on"})
 _MAX_GIVEN_NAMES = 2
 
 
@@ -107,12 +109,15 @@ def person_name_span(doc, first: int, last: int, lowercase_words: set[str]) -> t
 
 
 def organisation_span(doc, first: int, last: int, lowercase_words: set[str]) -> tuple[int, int]:
-    """The tokens of an organisation's whole name: across "and"/"&" when the name goes on to a word
+    """The tokens of an organisation's whole name (or a building's: "Palace of Justice"): after its head noun
+    ("Commission for Air Quality Management"), across "and"/"&" when the name goes on to a word
     that makes it an organisation ("Canada Mortgage and Housing Corporation"), and on over the
     capitalised words that end an "&" name ("Orion & Crest" + "Infrastructure")."""
     end = last
     has_ampersand = any(doc[i].text == "&" for i in range(first, last))
-    while end + 1 < len(doc) and doc[end].lower_ in _ORG_JOINERS:
+    while end + 1 < len(doc) and doc[end].lower_ in _ORG_JOINERS and (
+            doc[end].text == "&" or not (is_org_word(doc[end - 1].text) or is_place_word(doc[end - 1].text))):
+        # ("Swansea City and Bristol Rovers" are two clubs only when the first name ends like a name)
         run = end + 1
         while run < len(doc) and _org_name_word(doc[run], lowercase_words) and run - end <= 4:
             run += 1
@@ -123,6 +128,16 @@ def organisation_span(doc, first: int, last: int, lowercase_words: set[str]) -> 
             end = run
             continue
         break
+    head = doc[end - 1].text
+    if end + 1 < len(doc) and doc[end].lower_ in _ORG_OF and (is_org_word(head) or head in ORG_FIRST_WORDS
+                                                              or (end - first == 1 and is_place_word(head))):
+        run = end + 1 + (doc[end + 1].lower_ == "the")
+        stop = run
+        while stop < len(doc) and stop - run < 5 and (_org_name_word(doc[stop], lowercase_words) or (
+                doc[stop].lower_ in _ORG_JOINERS and stop + 1 < len(doc) and _org_name_word(doc[stop + 1], lowercase_words))):
+            stop += 1
+        if stop > run and doc[stop - 1].text[:1].isupper():
+            end = stop  # "Commission" + "for Air Quality Management", "Centre" + "for Digital Rights and Markets"
     if has_ampersand:
         while end < len(doc) and end - last < 3 and _org_name_word(doc[end], lowercase_words) and not doc[end].ent_type_:
             end += 1
@@ -132,7 +147,7 @@ def organisation_span(doc, first: int, last: int, lowercase_words: set[str]) -> 
 def _org_name_word(token, lowercase_words: set[str]) -> bool:
     text = token.text
     return (text[:1].isupper() and text.replace(".", "").replace("-", "").isalnum()
-            and token.lower_.rstrip(".") not in TITLE_WORDS and not token.is_sent_start
+            and token.lower_.rstrip(".") not in PERSON_TITLES and not token.is_sent_start
             and token.ent_type_ not in ("DATE", "TIME", "PERSON", "GPE", "CARDINAL", "MONEY"))
 
 
