@@ -280,6 +280,9 @@ def _parenthesised_acronym(segment: Segment, mention: Mention) -> str | None:
         candidate = doc[after + 1].text
         if ACRONYM_RE.match(candidate):
             return candidate
+        if candidate.isalpha() and candidate[:1].isupper() and len(candidate) >= 3 \
+                and candidate.upper() == _initials(mention.text):
+            return candidate  # "Health Information and Quality Authority (Hiqa)": an acronym written as a word
     return None
 
 
@@ -298,10 +301,11 @@ def _merge_acronyms(
         initials = _initials(cluster.mentions[0].text)
         if len(initials) >= 2:
             expansion.setdefault(initials, cluster)
+    worded = {acronym for _, acronym in acronyms if not ACRONYM_RE.match(acronym)}
     merged: list[EntityCluster] = []
     for cluster in clusters:
         text = cluster.mentions[0].text
-        target = expansion.get(text.replace(".", "")) if ACRONYM_RE.match(text) else None
+        target = expansion.get(text.replace(".", "")) if ACRONYM_RE.match(text) or text in worded else None
         if target is not None and target is not cluster:
             _merge(target, cluster)
             continue
@@ -336,7 +340,7 @@ def _merge_surnames(clusters: list[EntityCluster]) -> list[EntityCluster]:
     for cluster in clusters:
         words = tuple(cluster.mentions[0].text.casefold().split())
         target = None
-        if len([w for w in words if w not in PARTICLES]) <= 2 and all(len(m.text.split()) == len(words) for m in cluster.mentions):
+        if (len([w for w in words if w not in PARTICLES]) <= 2 or "&" in words) and all(len(m.text.split()) == len(words) for m in cluster.mentions):
             target = _short_form_target(cluster, words, by_part)
         if target is None or target is cluster:
             kept.append(cluster)
