@@ -141,6 +141,8 @@ class SpeakerResolver:
         age = self.age_of(token)
         if age is not None:
             return self.person_of_age(age, segment.token_body_start(token.i))
+        if token.lower_ in ("who", "which", "that") and token.head.dep_ == "relcl" and token.head.head is not token:
+            return self.resolve(token.head.head, segment)  # "Rep. Glenn Tisdale, who called the bill ...": the antecedent
         cluster = self.view.entity_at(segment, token.i)
         determiners = [c.lower_ for c in token.children if c.dep_ in ("det", "nummod")]
         if "the" in determiners and token.lower_ in ROLE_SYNONYMS:  # "the Missouri Democrat": a person named before
@@ -331,12 +333,13 @@ class SpeakerResolver:
             for _, cluster in before:
                 if view.label_of(cluster) == "PERSON" and wanted & self.roles(cluster):
                     return cluster
-            if "the" in determiners and (head in PERSON_NOUNS or head in ROLE_SYNONYMS):
+            if "the" in determiners:  # "the Alberta MP said": the one person who was the subject just before
                 floor = view.sentence_floor(position, 2)
-                people = {id(c): c for m, c in before if m.start >= max(floor, 0) and m.is_subject
-                          and view.label_of(c) == "PERSON"}
-                if len(people) == 1:
-                    return next(iter(people.values()))
+                recent = [(m, c) for m, c in before if m.start >= max(floor, 0) and view.label_of(c) == "PERSON"]
+                for wanted_main in (True, False):
+                    people = {id(c): c for m, c in recent if (m.main_subject if wanted_main else m.is_subject)}
+                    if len(people) == 1:
+                        return next(iter(people.values()))
         return None
 
     def _organisation(self, head: str, modifiers: set[str], before) -> EntityCluster | None:
