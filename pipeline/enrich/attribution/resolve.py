@@ -155,6 +155,10 @@ class SpeakerResolver:
                 related += [g for c in token.children if c.dep_ == "prep" and c.lower_ in ("for", "of", "at")
                             for g in c.children if g.dep_ == "pobj"]
             cluster = next((found for c in related if (found := self._entity_near(c, segment)) is not None), None)
+            word = token.lower_.rstrip(".")
+            if "the" in determiners and word not in ORG_NOUNS and (word in TITLE_WORDS or word in PERSON_NOUNS) and (
+                    cluster is None or cluster.label in PLACE_LABELS):  # "the Alberta MP said", "the minister told"
+                return Slot(self.noun_phrase(word, set(), determiners, segment.token_body_start(token.i)))
         if cluster is not None:
             return Slot(cluster)
         position = segment.token_body_start(token.i)
