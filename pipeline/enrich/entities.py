@@ -253,6 +253,8 @@ def _finish(cluster: EntityCluster) -> None:
     cluster.name = _canonical_name(cluster)
     if cluster.label == "PERSON" and _unnamed_place(cluster):
         cluster.label = "GPE"
+    if cluster.label == "PERSON" and all(ACRONYM_RE.match(m.text) and len(m.text) >= 3 for m in cluster.mentions):
+        cluster.label = "ORG"  # "LSEG", "JAXA": people are not written as acronyms
     seen: dict[str, None] = {}
     for mention in cluster.mentions:
         seen.setdefault(mention.text, None)

@@ -189,9 +189,15 @@ def subject_roles(doc, first: int, last: int) -> tuple[bool, bool]:
 
 def extend_first_name(doc, first: int, last: int, lowercase_words: set[str]) -> int:
     """'Amara' + 'Raghunathan' when the model tagged only the surname."""
-    if " " in doc[first:last].text or first == 0:
-        return first  # only a one-word name ("Raghunathan", "Mbeki-Harris") lacks its first name
+    if first == 0:
+        return first
     before = doc[first - 1]
+    if " " in doc[first:last].text:  # "Ana" + "Liza Manalastas-Jorda": a second given name
+        if (len(doc[first:last].text.split()) == 2 and gender_of_first_name(before.text) is not None
+                and gender_of_first_name(doc[first].text) is not None and not before.ent_type_
+                and before.is_title and not _sentence_initial(doc, first - 1)):
+            return first - 1
+        return first
     if (
         (before.pos_ == "PROPN" or gender_of_first_name(before.text) is not None)
         and before.is_title and before.is_alpha
@@ -257,6 +263,9 @@ def _label_by_context(doc, first: int, last: int, label: str, places: set[str]) 
     if label not in ("PERSON", "ORG") and label not in PLACE_LABELS:
         if label in ("WORK_OF_ART", "PRODUCT", "EVENT", "LAW") and any(is_org_word(w) for w in words):
             return "ORG"
+        if label == "NORP" and last - first == 1 and doc[first].dep_ == "pobj" and doc[first].tag_ == "NNP" \
+                and not doc[first].lower_.endswith("s"):
+            return "GPE"  # "the governments of Punjab", "in Punjab": a place, not a people
         return label
     if len(words) > 1 and is_place_word(words[-1]):
         return label if label in PLACE_LABELS else "LOC"
