@@ -308,6 +308,11 @@ def _person_context(doc, first: int, last: int) -> bool:
         return True
     if last + 1 < len(doc) and doc[last].text == "," and doc[last + 1].like_num:
         return True
+    back = first - 1
+    while back >= 0 and first - back <= 3 and doc[back].lower_ in (",", "as", "only", "is", "was"):
+        back -= 1
+    if back < first - 1 and back >= 0 and doc[back].lower_ == "name":
+        return True  # "gave her name only as Shirin", "her first name, Tanya,"
     if first >= 1 and doc[first - 1].pos_ == "ADP":
         return False  # "In Beijing, a spokesperson said": a fronted place, not an apposition
     return _apposition_has(doc, last, PERSON_NOUNS)
