@@ -33,7 +33,7 @@ from pipeline.enrich.names import (
     is_place_word,
     known_places,
 )
-from pipeline.enrich.name_spans import one_token_entity, organisation_span, person_name_span, person_shaped
+from pipeline.enrich.name_spans import is_particle, one_token_entity, organisation_span, person_name_span, person_shaped
 from pipeline.enrich.segments import Segment
 
 __all__ = ["Mention", "SUBJECT_DEPS", "ACRONYM_RE", "clean_mention", "extend_first_name", "subject_roles", "word_tables"]
@@ -308,6 +308,9 @@ def _person_context(doc, first: int, last: int) -> bool:
         return True
     if last + 1 < len(doc) and doc[last].text == "," and doc[last + 1].like_num:
         return True
+    if first >= 2 and is_particle(doc[first - 1]) and doc[first - 1].is_lower and doc[first - 2].is_title \
+            and doc[first - 2].is_alpha and not doc[first - 2].ent_type_:
+        return True  # "Marites dela Peña-Ilagan", "Joost ter Horst": a given name, a particle, a surname
     back = first - 1
     while back >= 0 and first - back <= 3 and doc[back].lower_ in (",", "as", "only", "is", "was"):
         back -= 1
