@@ -33,7 +33,7 @@ from pipeline.enrich.names import (
     is_place_word,
     known_places,
 )
-from pipeline.enrich.name_spans import is_particle, one_token_entity, organisation_span, person_name_span, person_shaped
+from pipeline.enrich.name_spans import POST_NOMINALS, is_particle, one_token_entity, organisation_span, person_name_span, person_shaped
 from pipeline.enrich.segments import Segment
 
 __all__ = ["Mention", "SUBJECT_DEPS", "ACRONYM_RE", "clean_mention", "extend_first_name", "subject_roles", "word_tables"]
@@ -152,6 +152,10 @@ def clean_mention(
         label = "PERSON"
         text = doc[first:last].text.strip()
     context_label = _label_by_context(doc, first, last, label, places)
+    if last - first >= 3 and doc[last - 1].text.isupper() and doc[last - 1].lower_ in POST_NOMINALS and all(
+            doc[i].is_title and doc[i].is_alpha for i in range(first, last - 1)):
+        last -= 1  # "Eleanor Whitcombe KC", whatever the model's label: letters after a person's name
+        context_label = "PERSON"
     if context_label == "PERSON":
         first, last = person_name_span(doc, first, last, lowercase_words)
         first = extend_first_name(doc, first, last, lowercase_words)

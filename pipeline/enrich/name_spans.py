@@ -27,7 +27,8 @@ _NOT_PARTICLES = frozenset({"san", "santa", "st", "ste", "bar", "bat", "bon", "d
 PARTICLES = frozenset(p for p in CONSTANTS.prefixes if p.isalpha() and p not in _NOT_PARTICLES)
 # Letters written after a name for an honour or a rank ("QC", "MBE", "MP"), lower case: nameparser's
 # suffix acronyms, and "KC" (King's Counsel since 2022), which it lacks.
-POST_NOMINALS = frozenset(CONSTANTS.suffix_acronyms) | {"kc"}
+# Two-letter ones are left out ("PA", "MD" are also US states) but for the counsel's and the member's.
+POST_NOMINALS = frozenset(a for a in CONSTANTS.suffix_acronyms if len(a) > 2 and a.isalpha()) | {"kc", "qc", "mp"}
 # Words that join the parts of one organisation's name ("Health Information and Quality Authority").
 _ORG_JOINERS = frozenset({"and", "&"})
 # Words after an organisation's head noun that its name goes on with ("Commission for ...", "Mission to the EU").

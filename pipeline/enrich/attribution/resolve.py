@@ -34,6 +34,7 @@ from pipeline.enrich.names import (
     is_place_word,
     plural,
 )
+from pipeline.enrich.name_spans import POST_NOMINALS
 from pipeline.enrich.segments import Segment
 
 __all__ = ["Slot", "SpeakerResolver"]
@@ -296,8 +297,9 @@ class SpeakerResolver:
         titled = [at for at, t in enumerate(words) if t.lower_.rstrip(".") in TITLE_WORDS]
         if titled and titled[-1] < len(words) - 1:
             words = words[titled[-1] + 1:]
-        while len(words) > 1 and words[-1].lower_.rstrip(".") in NAME_SUFFIXES:
-            words = words[:-1]
+        while len(words) > 1 and (words[-1].lower_.rstrip(".") in NAME_SUFFIXES
+                                  or words[-1].text.isupper() and words[-1].lower_ in POST_NOMINALS):
+            words = words[:-1]  # "Emanuel Cleaver II", "Eleanor Whitcombe KC"
         if not words:
             return None
         doc = words[0].doc
