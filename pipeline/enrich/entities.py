@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 
+from pipeline.enrich.headlines import headline_cased, headline_mention
 from pipeline.enrich.mentions import (
     ACRONYM_RE,
     SUBJECT_DEPS,
     Mention,
     clean_mention,
     extend_first_name,
+    outermost,
     subject_roles,
     word_tables,
 )
@@ -168,7 +170,7 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
     groups: dict[str, EntityCluster] = {}
     acronyms: list[tuple[Mention, str]] = []
     for segment in segments:
-        headline_end = -segment.offset if segment.offset < 0 and _headline_cased(segment.text[:-segment.offset]) else 0
+        headline_end = -segment.offset if segment.offset < 0 and headline_cased(segment.text[:-segment.offset]) else 0
         lowercase_words, capitalised = word_tables(segment.text)
         ents = segment.doc.ents
         places = {e.text for e in ents if e.label_ in PLACE_LABELS}
@@ -176,10 +178,10 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
         for span in ents:
             mention = clean_mention(segment, span, lowercase_words, capitalised, places, headline_end)
             if mention is not None and segment.doc[mention.first_token].idx < headline_end:
-                mention = _headline_mention(segment, mention, body)
+                mention = headline_mention(segment, mention, body)
             if mention is not None:
                 mentions.append(mention)
-        for mention in _outermost(mentions):
+        for mention in outermost(mentions):
             key = normalize_name(mention.text)
             key = normalize_name(CANONICAL_NAMES.get(key, key))
             cluster = groups.setdefault(key, EntityCluster(number=len(groups)))
@@ -205,46 +207,6 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
     index.clusters.sort(key=lambda c: c.first_start)
     index.reindex()
     return index
-
-
-def _headline_cased(title: str) -> bool:
-    """A title in headline case ("Chipmaker Halvorsen To Close Ashby Plant"): its long words nearly all capitalised."""
-    words = [w for w in re.findall(r"[A-Za-z][\w'’-]*", title) if len(w) > 3]
-    return len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
-
-
-def _outermost(mentions: list[Mention]) -> list[Mention]:
-    """The mentions not inside a longer one: a name widened over its neighbours ("Natalia" +
-    "Arboleda-Quintero") swallows the neighbours' own mentions."""
-    return [m for m in mentions if not any(
-        o is not m and o.first_token <= m.first_token and m.last_token <= o.last_token
-        and o.last_token - o.first_token > m.last_token - m.first_token for o in mentions)]
-
-
-def _headline_mention(segment: Segment, mention: Mention, body: str) -> Mention | None:
-    """A name in a headline written in title case, cut to the words the story itself names.
-
-    In "Chipmaker Hanbit Rallies On Export Data" every word is capitalised, so capitals do not
-    say where a name ends; the body, written in sentence case, does. The longest run of the
-    mention's words that the body also writes is kept ("Hanbit Semiconductor Rallies" ->
-    "Hanbit Semiconductor"); a mention the body never writes is dropped ("Wins Golden"), and so is
-    a single word cut from a longer one (the body names it on its own terms).
-    """
-    doc = segment.doc
-    first, last = mention.first_token, mention.last_token
-    for size in range(last - first, 0 if last - first == 1 else 1, -1):
-        for start in range(first, last - size + 1):
-            words = doc[start:start + size]
-            if not words[0].text[:1].isupper() or not words[-1].text[:1].isupper():
-                continue
-            if re.search(r"(?<!\w)" + re.escape(words.text) + r"(?!\w)", body) is None:
-                continue
-            if (start, start + size) == (first, last):
-                return mention
-            begin = segment.body_pos(words[0].idx)
-            return replace(mention, start=begin, end=begin + len(words.text), text=words.text,
-                           first_token=start, last_token=start + size)
-    return None
 
 
 def _finish(cluster: EntityCluster) -> None:

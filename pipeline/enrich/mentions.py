@@ -36,7 +36,7 @@ from pipeline.enrich.names import (
 from pipeline.enrich.name_spans import POST_NOMINALS, is_particle, one_token_entity, organisation_span, person_name_span, person_shaped
 from pipeline.enrich.segments import Segment
 
-__all__ = ["Mention", "SUBJECT_DEPS", "ACRONYM_RE", "clean_mention", "extend_first_name", "subject_roles", "word_tables"]
+__all__ = ["Mention", "SUBJECT_DEPS", "ACRONYM_RE", "clean_mention", "extend_first_name", "outermost", "subject_roles", "word_tables"]
 
 _POSSESSIVES = {"'s", "’s", "'", "’", "s'", "s’"}
 _DETERMINERS = {"the", "a", "an", "this", "that"}
@@ -189,6 +189,14 @@ def subject_roles(doc, first: int, last: int) -> tuple[bool, bool]:
             subject = True
             main = main or token.head.dep_ == "ROOT"
     return subject, main
+
+
+def outermost(mentions: list[Mention]) -> list[Mention]:
+    """The mentions not inside a longer one: a name widened over its neighbours ("Natalia" +
+    "Arboleda-Quintero") swallows the neighbours' own mentions."""
+    return [m for m in mentions if not any(
+        o is not m and o.first_token <= m.first_token and m.last_token <= o.last_token
+        and o.last_token - o.first_token > m.last_token - m.first_token for o in mentions)]
 
 
 def extend_first_name(doc, first: int, last: int, lowercase_words: set[str]) -> int:
