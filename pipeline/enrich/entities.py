@@ -14,12 +14,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from pipeline.enrich.headlines import headline_cased, headline_mention
 from pipeline.enrich.mentions import (
     ACRONYM_RE,
     SUBJECT_DEPS,
     Mention,
     clean_mention,
     extend_first_name,
+    outermost,
+    subject_roles,
     word_tables,
 )
 from pipeline.enrich.names import (
@@ -29,7 +32,9 @@ from pipeline.enrich.names import (
     PLACE_LABELS,
     gender_of_first_name,
     gender_of_title,
+    is_place_word,
 )
+from pipeline.enrich.name_spans import PARTICLES
 from pipeline.enrich.segments import Segment
 
 __all__ = ["Mention", "EntityCluster", "EntityIndex", "build_entity_index", "normalize_name", "surname"]
@@ -49,7 +54,12 @@ def surname(name: str) -> str:
     words = name.split()
     while len(words) > 1 and words[-1].lower().rstrip(".") in NAME_SUFFIXES:
         words.pop()
-    return words[-1] if words else name
+    if not words:
+        return name
+    first = len(words) - 1
+    while first > 1 and words[first - 1].lower() in PARTICLES:
+        first -= 1  # "Jan-Hendrik van der Merwe" -> "van der Merwe"
+    return " ".join(words[first:])
 
 
 @dataclass
@@ -144,6 +154,8 @@ def _canonical_name(cluster: EntityCluster) -> str:
     for mention in sorted(cluster.mentions, key=lambda m: m.start):
         first_seen.setdefault(mention.text, mention.start)
     multi = [f for f in forms if len(f.split()) > 1 and not ACRONYM_RE.match(f)]
+    if cluster.label == "PERSON":  # "van der Merwe" is the surname of "Jan-Hendrik van der Merwe"
+        multi = [f for f in multi if not any(o != f and o.endswith(" " + f) for o in multi)]
     pool = multi or list(forms)
     return max(pool, key=lambda f: (forms[f], len(f), -first_seen[f]))
 
@@ -158,14 +170,18 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
     groups: dict[str, EntityCluster] = {}
     acronyms: list[tuple[Mention, str]] = []
     for segment in segments:
-        headline_end = -segment.offset if segment.offset < 0 and _headline_cased(segment.text[:-segment.offset]) else 0
+        headline_end = -segment.offset if segment.offset < 0 and headline_cased(segment.text[:-segment.offset]) else 0
         lowercase_words, capitalised = word_tables(segment.text)
         ents = segment.doc.ents
         places = {e.text for e in ents if e.label_ in PLACE_LABELS}
+        mentions = []
         for span in ents:
             mention = clean_mention(segment, span, lowercase_words, capitalised, places, headline_end)
-            if mention is None:
-                continue
+            if mention is not None and segment.doc[mention.first_token].idx < headline_end:
+                mention = headline_mention(segment, mention, body)
+            if mention is not None:
+                mentions.append(mention)
+        for mention in outermost(mentions):
             key = normalize_name(mention.text)
             key = normalize_name(CANONICAL_NAMES.get(key, key))
             cluster = groups.setdefault(key, EntityCluster(number=len(groups)))
@@ -193,16 +209,14 @@ def build_entity_index(segments: list[Segment], body: str) -> EntityIndex:
     return index
 
 
-def _headline_cased(title: str) -> bool:
-    """A title in headline case ("Chipmaker Halvorsen To Close Ashby Plant"): its long words nearly all capitalised."""
-    words = [w for w in re.findall(r"[A-Za-z][\w'’-]*", title) if len(w) > 3]
-    return len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
-
-
 def _finish(cluster: EntityCluster) -> None:
     cluster.mentions.sort(key=lambda m: m.start)
     cluster.label = cluster.fixed_label or _majority_label(cluster)
     cluster.name = _canonical_name(cluster)
+    if cluster.label == "PERSON" and _unnamed_place(cluster):
+        cluster.label = "GPE"
+    if cluster.label == "PERSON" and all(ACRONYM_RE.match(m.text) and len(m.text) >= 3 for m in cluster.mentions):
+        cluster.label = "ORG"  # "LSEG", "JAXA": people are not written as acronyms
     seen: dict[str, None] = {}
     for mention in cluster.mentions:
         seen.setdefault(mention.text, None)
@@ -215,12 +229,24 @@ def _finish(cluster: EntityCluster) -> None:
         cluster.gender = gender or gender_of_first_name(cluster.name.split()[0])
 
 
+def _unnamed_place(cluster: EntityCluster) -> bool:
+    """A one-word "person" that only ever stands where places stand ("in Goma", "near Suba"), never
+    acts, has no title and is no known first name: the model's guess for an unfamiliar place."""
+    return (
+        " " not in cluster.name and not cluster.titles and gender_of_first_name(cluster.name) is None
+        and any(m.after_locative for m in cluster.mentions) and not any(m.is_subject for m in cluster.mentions)
+    )
+
+
 def _parenthesised_acronym(segment: Segment, mention: Mention) -> str | None:
     doc, after = segment.doc, mention.last_token
     if after + 2 < len(doc) and doc[after].text == "(" and doc[after + 2].text == ")":
         candidate = doc[after + 1].text
         if ACRONYM_RE.match(candidate):
             return candidate
+        if candidate.isalpha() and candidate[:1].isupper() and len(candidate) >= 3 \
+                and candidate.upper() == _initials(mention.text):
+            return candidate  # "Health Information and Quality Authority (Hiqa)": an acronym written as a word
     return None
 
 
@@ -239,10 +265,11 @@ def _merge_acronyms(
         initials = _initials(cluster.mentions[0].text)
         if len(initials) >= 2:
             expansion.setdefault(initials, cluster)
+    worded = {acronym for _, acronym in acronyms if not ACRONYM_RE.match(acronym)}
     merged: list[EntityCluster] = []
     for cluster in clusters:
         text = cluster.mentions[0].text
-        target = expansion.get(text.replace(".", "")) if ACRONYM_RE.match(text) else None
+        target = expansion.get(text.replace(".", "")) if ACRONYM_RE.match(text) or text in worded else None
         if target is not None and target is not cluster:
             _merge(target, cluster)
             continue
@@ -261,13 +288,15 @@ def _merge_surnames(clusters: list[EntityCluster]) -> list[EntityCluster]:
     full_names = [c for c in clusters if any(len(m.text.split()) > 1 for m in c.mentions)]
     by_part: dict[tuple[str, str, tuple[str, ...]], list[EntityCluster]] = {}
     for full in full_names:
-        kind = "PERSON" if full.label == "PERSON" else "ORG" if full.label == "ORG" else None
+        kind = "PERSON" if full.label == "PERSON" else "ORG" if full.label == "ORG" else (
+            "PLACE" if full.label in PLACE_LABELS else None)
         if kind is None:
             continue
         for form in {m.text for m in full.mentions}:
             words = _name_words(form)
+            inner = [(kind, "inner", (w,)) for w in words[1:-1] if kind == "PERSON" and w not in PARTICLES]
             for size in range(1, len(words)):
-                for key in ((kind, "end", words[-size:]), (kind, "start", words[:size])):
+                for key in ((kind, "end", words[-size:]), (kind, "start", words[:size]), *inner):
                     owners = by_part.setdefault(key, [])
                     if full not in owners:
                         owners.append(full)
@@ -275,7 +304,7 @@ def _merge_surnames(clusters: list[EntityCluster]) -> list[EntityCluster]:
     for cluster in clusters:
         words = tuple(cluster.mentions[0].text.casefold().split())
         target = None
-        if len(words) <= 2 and all(len(m.text.split()) == len(words) for m in cluster.mentions):
+        if (len([w for w in words if w not in PARTICLES]) <= 2 or "&" in words) and all(len(m.text.split()) == len(words) for m in cluster.mentions):
             target = _short_form_target(cluster, words, by_part)
         if target is None or target is cluster:
             kept.append(cluster)
@@ -298,18 +327,31 @@ def _short_form_target(
 ) -> EntityCluster | None:
     if _person_like(cluster):
         candidates = by_part.get(("PERSON", "end", words), [])
+        if not candidates and len(words) == 1 and len(by_part.get(("PERSON", "inner", words), [])) == 1:
+            candidates = by_part[("PERSON", "inner", words)]  # "Villaseñor" of "Lorena Villaseñor de la Garza"
         if not candidates and len(words) == 1:
             candidates = by_part.get(("PERSON", "start", words), [])
             if len(candidates) > 1:
                 return None
         if candidates:
             return _latest_before(cluster, candidates)
+    if cluster.label in PLACE_LABELS and len(words) == 1:  # "Thwaites" -> "Thwaites Glacier"
+        unique = [c for c in by_part.get(("PLACE", "start", words), []) if c is not cluster
+                  and _ends_in_place_word(c.mentions[0].text)]
+        if len(unique) == 1:
+            return unique[0]
     if cluster.label in ("ORG", "PERSON"):
         candidates = by_part.get(("ORG", "start", words), []) + by_part.get(("ORG", "end", words), [])
         unique = list({id(c): c for c in candidates if c is not cluster}.values())
         if len(unique) == 1:
             return unique[0]
     return None
+
+
+def _ends_in_place_word(name: str) -> bool:
+    """'Thwaites Glacier', 'Miyazaki Prefecture': a name whose last word says it is a place."""
+    last = name.split()[-1]
+    return last[:1].isupper() and is_place_word(last)
 
 
 def _latest_before(cluster: EntityCluster, candidates: list[EntityCluster]) -> EntityCluster:
@@ -353,22 +395,23 @@ def _count_untagged(index: EntityIndex, segments: list[Segment]) -> None:
         lowercase_words, _ = word_tables(segment.text)
         for match in pattern.finditer(segment.text):
             span = doc.char_span(match.start(), match.end())
-            if span is None or len(span) != 1:
+            if span is None or (len(span) != 1 and " " in span.text):  # "Abrahams-Petersen" is three tokens
                 continue
-            token = span[0]
+            token = span[-1]
             word = match.group()
-            if index.at_token(segment.number, token.i) is not None:
+            if any(index.at_token(segment.number, t.i) is not None for t in span):
                 continue
             if token.pos_ != "PROPN" and not ACRONYM_RE.match(word):
                 continue
             cluster = single[word]
-            first = token.i
+            first = span.start
             if cluster.label == "PERSON" and " " not in cluster.name:
-                first = extend_first_name(doc, token.i, token.i + 1, lowercase_words)
+                first = extend_first_name(doc, span.start, token.i + 1, lowercase_words)
             start = segment.body_pos(doc[first].idx)
             text = doc[first:token.i + 1].text
+            subject, main = subject_roles(doc, first, token.i + 1)
             mention = Mention(start, start + len(text), text, cluster.label, segment.number,
-                              first, token.i + 1, token.dep_ in SUBJECT_DEPS)
+                              first, token.i + 1, subject, main_subject=main)
             cluster.mentions.append(mention)
             for position in range(first, token.i + 1):
                 index._by_token[(segment.number, position)] = cluster

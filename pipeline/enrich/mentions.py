@@ -33,9 +33,10 @@ from pipeline.enrich.names import (
     is_place_word,
     known_places,
 )
+from pipeline.enrich.name_spans import POST_NOMINALS, is_particle, one_token_entity, organisation_span, person_name_span, person_shaped
 from pipeline.enrich.segments import Segment
 
-__all__ = ["Mention", "SUBJECT_DEPS", "ACRONYM_RE", "clean_mention", "extend_first_name", "word_tables"]
+__all__ = ["Mention", "SUBJECT_DEPS", "ACRONYM_RE", "clean_mention", "extend_first_name", "outermost", "subject_roles", "word_tables"]
 
 _POSSESSIVES = {"'s", "’s", "'", "’", "s'", "s’"}
 _DETERMINERS = {"the", "a", "an", "this", "that"}
@@ -60,6 +61,7 @@ class Mention:
     last_token: int  # exclusive
     is_subject: bool
     titles: tuple[str, ...] = ()
+    main_subject: bool = False  # the subject of its sentence's main verb, not of a clause inside it
     by_context: bool = False  # the label comes from the words around the mention, not the model
     after_locative: bool = False  # "in X", "at X", "near X": where places stand
 
@@ -142,36 +144,76 @@ def clean_mention(
         return None
     if label == "PERSON" and last - first == 1 and doc[first].text in KINSHIP_WORDS:
         return None
+    if label == "PERSON" and last - first == 1 and first > 0 and doc[first - 1].lower_ in ("the", "a", "an"):
+        return None  # "the Welshman", "a Brazilian": a person's origin, not a name
     if label != "PERSON" and last - first >= 2 and _titled_name(doc, first, last):
         titles.append(doc[first].lower_.rstrip("."))  # "Mayor Sofia Reyes" tagged as a work of art
         first += 1
         label = "PERSON"
         text = doc[first:last].text.strip()
     context_label = _label_by_context(doc, first, last, label, places)
+    if last - first >= 3 and doc[last - 1].text.isupper() and doc[last - 1].lower_ in POST_NOMINALS and all(
+            doc[i].is_title and doc[i].is_alpha for i in range(first, last - 1)):
+        last -= 1  # "Eleanor Whitcombe KC", whatever the model's label: letters after a person's name
+        context_label = "PERSON"
     if context_label == "PERSON":
+        first, last = person_name_span(doc, first, last, lowercase_words)
         first = extend_first_name(doc, first, last, lowercase_words)
         text = doc[first:last].text.strip()
+    elif context_label == "ORG" or context_label in PLACE_LABELS:
+        widened = organisation_span(doc, first, last, lowercase_words)
+        if widened[1] > last:  # "Centre" + "for Digital Rights and Markets", "Palace" + "of Justice"
+            context_label = context_label if is_place_word(doc[first].text) and context_label in PLACE_LABELS else (
+                "FAC" if is_place_word(doc[first].text) else "ORG")
+            first, last = widened
+            text = doc[first:last].text.strip()
     start = segment.body_pos(doc[first].idx)
     end = segment.body_pos(doc[last - 1].idx + len(doc[last - 1].text))
-    is_subject = any(
-        doc[i].dep_ in SUBJECT_DEPS or (doc[i].dep_ == "appos" and doc[i].head.dep_ in SUBJECT_DEPS)
-        for i in range(first, last)
-    )
+    is_subject, main_subject = subject_roles(doc, first, last)
     return Mention(
-        start, end, text, context_label, segment.number, first, last, is_subject, tuple(titles),
+        start, end, text, context_label, segment.number, first, last, is_subject, tuple(titles), main_subject,
         by_context=context_label != label,
         after_locative=first > 0 and doc[first - 1].lower_ in _LOCATIVES,
     )
 
 
+def subject_roles(doc, first: int, last: int) -> tuple[bool, bool]:
+    """(the mention is a subject, it is the subject of its sentence's main verb). A name hanging from
+    the subject counts: "Rosalind Treharne KC told" (from "KC"), "the minister, X, said" (apposition)."""
+    subject = main = False
+    for i in range(first, last):
+        token = doc[i]
+        if token.dep_ in ("appos", "compound") and not first <= token.head.i < last and token.head.i <= last + 1:
+            token = token.head
+        if token.dep_ in SUBJECT_DEPS:
+            subject = True
+            main = main or token.head.dep_ == "ROOT"
+    return subject, main
+
+
+def outermost(mentions: list[Mention]) -> list[Mention]:
+    """The mentions not inside a longer one: a name widened over its neighbours ("Natalia" +
+    "Arboleda-Quintero") swallows the neighbours' own mentions."""
+    return [m for m in mentions if not any(
+        o is not m and o.first_token <= m.first_token and m.last_token <= o.last_token
+        and o.last_token - o.first_token > m.last_token - m.first_token for o in mentions)]
+
+
 def extend_first_name(doc, first: int, last: int, lowercase_words: set[str]) -> int:
     """'Amara' + 'Raghunathan' when the model tagged only the surname."""
-    if last - first != 1 or first == 0:
+    if first == 0:
         return first
     before = doc[first - 1]
+    if " " in doc[first:last].text:  # "Ana" + "Liza Manalastas-Jorda": a second given name
+        if (len(doc[first:last].text.split()) == 2 and gender_of_first_name(before.text) is not None
+                and gender_of_first_name(doc[first].text) is not None and not before.ent_type_
+                and before.is_title and not _sentence_initial(doc, first - 1)):
+            return first - 1
+        return first
     if (
         (before.pos_ == "PROPN" or gender_of_first_name(before.text) is not None)
-        and before.is_title and before.is_alpha and not before.ent_type_
+        and before.is_title and before.is_alpha
+        and (not before.ent_type_ or one_token_entity(before))
         and not _is_title(before) and before.lower_ not in lowercase_words
     ):
         return first - 1
@@ -180,22 +222,25 @@ def extend_first_name(doc, first: int, last: int, lowercase_words: set[str]) -> 
 
 _LOCATIVES = frozenset({"in", "at", "near", "from", "outside", "across", "around", "into", "toward", "towards"})
 _HONORIFICS = frozenset({"mr.", "mrs.", "ms.", "dr.", "sen.", "rep.", "gov.", "mayor", "senator", "president"})
+_HONORIFICS_SHORT = frozenset({"mr", "mrs", "ms", "dr"})  # British style, without the period
 
 
 def _titled_name(doc, first: int, last: int) -> bool:
     """A title and then a person's name: "Mayor Sofia Reyes", "Dr. Okafor" (not "General Electric")."""
-    title, rest = doc[first], [doc[i] for i in range(first + 1, last)]
-    if not all(t.text[:1].isupper() and t.is_alpha for t in rest) or any(is_org_word(t.text) for t in rest):
+    title, rest = doc[first], doc[first + 1:last].text.split()
+    if not all(w[:1].isupper() and w.replace("-", "").isalpha() for w in rest) or any(is_org_word(w) for w in rest):
         return False
-    if title.lower_ in _HONORIFICS:
+    if title.lower_ in _HONORIFICS or title.lower_.rstrip(".") in _HONORIFICS_SHORT:
         return True
-    return _is_title(title) and gender_of_first_name(rest[0].text) is not None and len(rest) >= 2
+    return _is_title(title) and (gender_of_first_name(rest[0]) is not None or person_shaped(rest)) and len(rest) >= 2
 
 
 def _first_name_person(doc, first: int, last: int) -> bool:
     """A known first name and a surname, all capitalised, no place or organisation word: a person
     whatever the model says ("Marta Okafor" tagged as a place)."""
-    words = [doc[i].text for i in range(first, last)]
+    words = doc[first:last].text.split()
+    if not any(is_org_word(w) or is_place_word(w) for w in words) and person_shaped(words):
+        return True
     return (
         2 <= len(words) <= 4 and gender_of_first_name(words[0]) is not None
         and all(w[:1].isupper() and w.replace("-", "").isalpha() for w in words)
@@ -230,6 +275,9 @@ def _label_by_context(doc, first: int, last: int, label: str, places: set[str]) 
     if label not in ("PERSON", "ORG") and label not in PLACE_LABELS:
         if label in ("WORK_OF_ART", "PRODUCT", "EVENT", "LAW") and any(is_org_word(w) for w in words):
             return "ORG"
+        if label == "NORP" and last - first == 1 and doc[first].dep_ == "pobj" and doc[first].tag_ == "NNP" \
+                and not doc[first].lower_.endswith("s"):
+            return "GPE"  # "the governments of Punjab", "in Punjab": a place, not a people
         return label
     if len(words) > 1 and is_place_word(words[-1]):
         return label if label in PLACE_LABELS else "LOC"
@@ -272,6 +320,14 @@ def _person_context(doc, first: int, last: int) -> bool:
         return True
     if last + 1 < len(doc) and doc[last].text == "," and doc[last + 1].like_num:
         return True
+    if first >= 2 and is_particle(doc[first - 1]) and doc[first - 1].is_lower and doc[first - 2].is_title \
+            and doc[first - 2].is_alpha and not doc[first - 2].ent_type_:
+        return True  # "Marites dela Peña-Ilagan", "Joost ter Horst": a given name, a particle, a surname
+    back = first - 1
+    while back >= 0 and first - back <= 3 and doc[back].lower_ in (",", "as", "only", "is", "was"):
+        back -= 1
+    if back < first - 1 and back >= 0 and doc[back].lower_ == "name":
+        return True  # "gave her name only as Shirin", "her first name, Tanya,"
     if first >= 1 and doc[first - 1].pos_ == "ADP":
         return False  # "In Beijing, a spokesperson said": a fronted place, not an apposition
     return _apposition_has(doc, last, PERSON_NOUNS)

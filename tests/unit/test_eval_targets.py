@@ -8,17 +8,18 @@ import pytest
 from eval.score import HELDOUT_DIR, HELDOUT_TARGETS, TARGETS, load_labelled, report_lines, score
 from tests.conftest import EVAL_REPORT
 
-# Held-out figures measured when issue 16 landed (see its report). They may not fall: a change that
-# loses ground on text nobody tuned on fails here, whatever it gains on the development set.
-HELDOUT_FLOORS = {"quote_f1": 0.97, "speaker_accuracy": 0.79, "entity_f1": 0.79}
+# Held-out figures measured after issue 16's second round (whole names, see docs/enrichment.md). They
+# may not fall: a change that loses ground on text nobody tuned on fails here, whatever it gains on the
+# development set.
+HELDOUT_FLOORS = {"quote_f1": 0.97, "speaker_accuracy": 0.84, "entity_f1": 0.82}
 # Issue 16's held-out targets not met yet, with the figure measured. Each is an expected failure that
 # turns into a real failure (strict) the day it is met, so that this list gets shorter, never longer.
-HELDOUT_NOT_YET_MET = {"speaker_accuracy": 0.803, "entity_f1": 0.806}
+HELDOUT_NOT_YET_MET = {"speaker_accuracy": 0.849, "entity_f1": 0.830}
 # The development set grew by 30 articles (300-329) written blind, from the same kind of news as the
-# held-out set, for the next round of tuning; with them the set misses its own targets. Floors at the
-# figures measured when they were added, and the misses as strict expected failures, as above.
-DEVELOPMENT_FLOORS = {"speaker_accuracy": 0.74, "entity_f1": 0.81}
-DEVELOPMENT_NOT_YET_MET = {"speaker_accuracy": 0.746, "entity_f1": 0.818}
+# held-out set, for the next round of tuning; with them the set misses its own targets. Floors just under
+# the figures measured after the second round, and the misses as strict expected failures, as above.
+DEVELOPMENT_FLOORS = {"speaker_accuracy": 0.87, "entity_f1": 0.875}
+DEVELOPMENT_NOT_YET_MET = {"speaker_accuracy": 0.873, "entity_f1": 0.881}
 
 
 def _expected_to_fail(measures, not_yet_met):

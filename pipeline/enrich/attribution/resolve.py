@@ -31,8 +31,10 @@ from pipeline.enrich.names import (
     SPOKESPERSON_NOUNS,
     TITLE_WORDS,
     is_org_word,
+    is_place_word,
     plural,
 )
+from pipeline.enrich.name_spans import POST_NOMINALS
 from pipeline.enrich.segments import Segment
 
 __all__ = ["Slot", "SpeakerResolver"]
@@ -56,9 +58,11 @@ class Slot:
 
 
 def name_shaped(cluster: EntityCluster) -> bool:
-    """Two or three capitalised words, like a person's name ("Isla MacLeod")."""
+    """Two or three capitalised words, like a person's name ("Isla MacLeod"), none of which makes it an
+    organisation or a place ("Ghana Cocoa Board")."""
     words = cluster.name.split()
-    return 2 <= len(words) <= 3 and all(w[:1].isupper() and w.replace("-", "").isalpha() for w in words)
+    return 2 <= len(words) <= 3 and all(w[:1].isupper() and w.replace("-", "").isalpha() for w in words) \
+        and not any(is_org_word(w) or is_place_word(w) for w in words)
 
 
 def subject_of(verb, allowed):
@@ -75,6 +79,11 @@ def subject_of(verb, allowed):
             return None
         current = current.head
     return None
+
+
+def _demonym(token) -> bool:
+    """A capitalised word for where a person comes from: "Welshman", "Brazilian" (spaCy's NORP)."""
+    return token.text[:1].isupper() and (token.ent_type_ == "NORP" or token.lower_.endswith(("man", "woman")))
 
 
 class SpeakerResolver:
@@ -133,6 +142,8 @@ class SpeakerResolver:
         age = self.age_of(token)
         if age is not None:
             return self.person_of_age(age, segment.token_body_start(token.i))
+        if token.lower_ in ("who", "which", "that") and token.head.dep_ == "relcl" and token.head.head is not token:
+            return self.resolve(token.head.head, segment)  # "Rep. Glenn Tisdale, who called the bill ...": the antecedent
         cluster = self.view.entity_at(segment, token.i)
         determiners = [c.lower_ for c in token.children if c.dep_ in ("det", "nummod")]
         if "the" in determiners and token.lower_ in ROLE_SYNONYMS:  # "the Missouri Democrat": a person named before
@@ -145,11 +156,18 @@ class SpeakerResolver:
                 related += [g for c in token.children if c.dep_ == "prep" and c.lower_ in ("for", "of", "at")
                             for g in c.children if g.dep_ == "pobj"]
             cluster = next((found for c in related if (found := self._entity_near(c, segment)) is not None), None)
+            word = token.lower_.rstrip(".")
+            if "the" in determiners and word not in ORG_NOUNS and (word in TITLE_WORDS or word in PERSON_NOUNS) and (
+                    cluster is None or cluster.label in PLACE_LABELS):  # "the Alberta MP said", "the minister told"
+                return Slot(self.noun_phrase(word, set(), determiners, segment.token_body_start(token.i)))
         if cluster is not None:
             return Slot(cluster)
         position = segment.token_body_start(token.i)
         if token.pos_ == "PRON":
             return Slot(self.pronoun(token.lower_, position))
+        if "the" in determiners and _demonym(token) and not self.view.by_name(token.text):
+            # "the Welshman said", "the Brazilian said": the person named before, like "the lawmaker"
+            return Slot(self.person_pronoun(None, position))
         if token.pos_ == "PROPN" or (token.text[:1].isupper() and token.is_alpha and self.view.by_name(token.text)):
             words = [c for c in token.children if c.dep_ in ("compound", "flat") and c.i < token.i] + [token]
             joined = self._joined_name(token)
@@ -169,6 +187,9 @@ class SpeakerResolver:
             return self.person_of_age(age, position)
         if head.pos_ == "PRON":
             return Slot(self.pronoun(head.lower_, position))
+        if tokens[0].lower_ == "the" and _demonym(head) and not self.view.entity_at(segment, head.i) \
+                and not self.view.by_name(head.text):
+            return Slot(self.person_pronoun(None, position))  # "the Welshman said"
         if head.pos_ == "PROPN" or head.ent_type_:
             for token in reversed(tokens):
                 cluster = self.view.entity_at(segment, token.i)
@@ -226,7 +247,7 @@ class SpeakerResolver:
                     return cluster
         return None
 
-    def person_pronoun(self, gender: str, position: int) -> EntityCluster | None:
+    def person_pronoun(self, gender: str | None, position: int) -> EntityCluster | None:
         """The person 'he' or 'she' points at: a subject of the last sentences first, the nearest person next.
 
         A gender known from a title ("Ms.") rules a person out; one guessed from a first name
@@ -234,7 +255,8 @@ class SpeakerResolver:
         """
         view = self.view
         floor = view.sentence_floor(position, 2)
-        subjects: list[EntityCluster] = []
+        subjects: list[EntityCluster] = []  # subjects of a main verb first ("X, whose mother Y lived there, said")
+        main_subjects: list[EntityCluster] = []
         others: list[EntityCluster] = []
         shaped = None
         for mention, cluster in view.mentions_before(position):
@@ -245,15 +267,18 @@ class SpeakerResolver:
                 if shaped is None and label != "PERSON" and name_shaped(cluster):
                     shaped = cluster
                 continue
-            if cluster.gender not in (None, gender) and cluster.gender_from_title:
+            if gender is not None and cluster.gender not in (None, gender) and cluster.gender_from_title:
                 continue
-            if mention.start >= floor and mention.is_subject:
+            if mention.start >= floor and mention.main_subject:
+                subjects.insert(sum(1 for _ in main_subjects), cluster)
+                main_subjects.append(cluster)
+            elif mention.start >= floor and mention.is_subject:
                 subjects.append(cluster)
             else:
                 others.append(cluster)
         for pool in (subjects, others):
             for cluster in pool:
-                if cluster.gender in (None, gender):
+                if gender is None or cluster.gender in (None, gender):
                     return cluster
             if pool:
                 return pool[0]
@@ -272,12 +297,14 @@ class SpeakerResolver:
         titled = [at for at, t in enumerate(words) if t.lower_.rstrip(".") in TITLE_WORDS]
         if titled and titled[-1] < len(words) - 1:
             words = words[titled[-1] + 1:]
-        while len(words) > 1 and words[-1].lower_.rstrip(".") in NAME_SUFFIXES:
-            words = words[:-1]
+        while len(words) > 1 and (words[-1].lower_.rstrip(".") in NAME_SUFFIXES
+                                  or words[-1].text.isupper() and words[-1].lower_ in POST_NOMINALS):
+            words = words[:-1]  # "Emanuel Cleaver II", "Eleanor Whitcombe KC"
         if not words:
             return None
-        name = " ".join(t.text for t in words)
-        found = self.view.by_name(name) or self.view.by_name(words[-1].text)
+        doc = words[0].doc
+        name = " ".join(doc[words[0].i:words[-1].i + 1].text.split()) if len(words) > 1 else words[0].text
+        found = self.view.by_name(name) or self.view.by_name(name.split()[-1]) or self.view.by_name(words[-1].text)
         if found is not None:
             return found
         if (not all(t.text[:1].isupper() and t.text.replace("-", "").isalpha() or t.lower_ in ("and", "&", "of")
@@ -285,6 +312,8 @@ class SpeakerResolver:
                 or words[-1].lower_ in TITLE_WORDS or any(t.ent_type_ in _NOT_SPEAKERS for t in words)):
             return None
         label = "ORG" if any(is_org_word(t.text) or t.text in ORG_FIRST_WORDS for t in words) else "PERSON"
+        if words[0].i > 0 and words[0].doc[words[0].i - 1].lower_ == "the":
+            label = "ORG"  # "the Presidency said", "the Kremlin said": people's names take no article
         for child in words[-1].children:
             if child.dep_ == "appos":
                 nouns = [t.lower_ for t in child.subtree if t.pos_ == "NOUN"]
@@ -310,12 +339,13 @@ class SpeakerResolver:
             for _, cluster in before:
                 if view.label_of(cluster) == "PERSON" and wanted & self.roles(cluster):
                     return cluster
-            if "the" in determiners and (head in PERSON_NOUNS or head in ROLE_SYNONYMS):
+            if "the" in determiners:  # "the Alberta MP said": the one person who was the subject just before
                 floor = view.sentence_floor(position, 2)
-                people = {id(c): c for m, c in before if m.start >= max(floor, 0) and m.is_subject
-                          and view.label_of(c) == "PERSON"}
-                if len(people) == 1:
-                    return next(iter(people.values()))
+                recent = [(m, c) for m, c in before if m.start >= max(floor, 0) and view.label_of(c) == "PERSON"]
+                for wanted_main in (True, False):
+                    people = {id(c): c for m, c in recent if (m.main_subject if wanted_main else m.is_subject)}
+                    if len(people) == 1:
+                        return next(iter(people.values()))
         return None
 
     def _organisation(self, head: str, modifiers: set[str], before) -> EntityCluster | None:
