@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
@@ -24,9 +24,14 @@ from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
 from pipeline.errors import ServiceError
 from pipeline.index.elastic_template import IndexTemplate, index_name, mapping_version_of
 
-__all__ = ["setup_index", "template_checksum", "copy_documents"]
+__all__ = ["setup_index", "template_checksum", "copy_documents", "StepHook"]
 
 logger = logging.getLogger(__name__)
+
+StepHook = Callable[[str, str], None]
+"""Called as `hook(step, index)` at the move's checkpoints: `copying` once the copy of `index` has read
+its first page (its view of the source is fixed from then on). A seam for tests that must act at that
+exact point; production passes none."""
 
 
 def template_checksum(rendered: dict[str, Any]) -> str:
@@ -35,7 +40,9 @@ def template_checksum(rendered: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def setup_index(client: Elasticsearch, alias: str, template: IndexTemplate, chunk_docs: int = 500) -> list[str]:
+def setup_index(
+    client: Elasticsearch, alias: str, template: IndexTemplate, chunk_docs: int = 500, on_step: StepHook | None = None
+) -> list[str]:
     """Make the template, the current versioned index and the alias exist; returns what was done, one line each."""
     lines = [_install_template(client, alias, template)]
     target = index_name(alias, template.version)
@@ -65,7 +72,7 @@ def setup_index(client: Elasticsearch, alias: str, template: IndexTemplate, chun
         if sources:  # the scan sees only refreshed documents: make the last writes visible first
             client.indices.refresh(index=",".join(sources))
         for source in sources:
-            copied = copy_documents(client, source, target, chunk_docs)
+            copied = copy_documents(client, source, target, chunk_docs, on_step)
             lines.append(f"copied {copied} documents from {source} to {target}")
         client.indices.refresh(index=target)
     except Exception:
@@ -91,7 +98,9 @@ def holders_write_flag(client: Elasticsearch, alias: str, index: str) -> bool:
     return bool(body.get(index, {}).get("aliases", {}).get(alias, {}).get("is_write_index"))
 
 
-def copy_documents(client: Elasticsearch, source: str, target: str, chunk_docs: int = 500) -> int:
+def copy_documents(
+    client: Elasticsearch, source: str, target: str, chunk_docs: int = 500, on_step: StepHook | None = None
+) -> int:
     """Copy every document of `source` into `target`, keeping ids and external versions; returns how many.
 
     A document already newer in the target counts as copied (409 = stale); any other
@@ -99,7 +108,10 @@ def copy_documents(client: Elasticsearch, source: str, target: str, chunk_docs: 
     """
 
     def actions() -> Iterator[dict[str, Any]]:
-        for hit in helpers.scan(client, index=source, query={"query": {"match_all": {}}}, size=chunk_docs, version=True):
+        hits = helpers.scan(client, index=source, query={"query": {"match_all": {}}}, size=chunk_docs, version=True)
+        for position, hit in enumerate(hits):
+            if position == 0 and on_step is not None:
+                on_step("copying", source)
             yield {
                 "_op_type": "index",
                 "_index": target,
