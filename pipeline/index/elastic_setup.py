@@ -2,11 +2,21 @@
 
     setup:  template `<alias>` (patterns `<alias>-*`) ─▶ index `<alias>-v<N>` ─▶ alias `<alias>` (write index)
     a new mapping version N+1:
-        create `<alias>-v<N+1>` · block writes on `-v<N>` (writers back off and retry) · refresh it ·
-        copy every document client-side (scan + bulk, keeping each external version) ·
+        create `<alias>-v<N+1>` · block writes on `-v<N>` and wait for the writes in flight there ·
+        refresh it · copy every document client-side (scan + bulk, keeping each external version) ·
         move the alias in one atomic request · keep `-v<N>` read-only for rollback.
+    Writers meanwhile get a per-article 403 (cluster block) from `-v<N>`, back off and retry
+    through the alias, so they land in `-v<N+1>` once the alias moved.
     A document that does not fit the new mapping stops the move: the alias stays where it
     was and writes are unblocked — never a broken index.
+
+Why the add-index-block API (`PUT /<index>/_block/write`) and not the `index.blocks.write`
+setting: the setting only stops writes that have not yet passed the block check; a bulk
+already running on a shard still finishes and is acknowledged after the setting is in
+place, possibly after the copy read the index, and that acknowledged write was lost. The
+API takes every operation permit of every shard before it answers, so when it returns no
+write to the old index is running or can start (tests/integration/test_elastic_index.py
+forces that interleaving).
 
 The copy is client-side because the reindex module is not present on every node.
 """
@@ -27,6 +37,8 @@ from pipeline.index.elastic_template import IndexTemplate, index_name, mapping_v
 __all__ = ["setup_index", "template_checksum", "copy_documents", "StepHook"]
 
 logger = logging.getLogger(__name__)
+
+BLOCK_WAIT_SECONDS = 120  # how long blocking the old index may wait for the writes in flight there
 
 StepHook = Callable[[str, str], None]
 """Called as `hook(step, index)` at the move's checkpoints: `copying` once the copy of `index` has read
@@ -66,9 +78,9 @@ def setup_index(
             lines.append(f"index {target} and alias {alias} are up to date (mapping version {template.version})")
         return lines
     sources = [holder for holder in holders if holder != target] + ([alias] if blocking else [])
-    for source in sources:
-        _block_writes(client, source, True)
     try:
+        for source in sources:
+            _block_writes_and_wait(client, source)
         if sources:  # the scan sees only refreshed documents: make the last writes visible first
             client.indices.refresh(index=",".join(sources))
         for source in sources:
@@ -77,7 +89,7 @@ def setup_index(
         client.indices.refresh(index=target)
     except Exception:
         for source in sources:
-            _block_writes(client, source, False)
+            _unblock_writes(client, source)
         raise
     actions: list[dict[str, Any]] = [{"remove": {"index": holder, "alias": alias}} for holder in holders if holder != target]
     if blocking:
@@ -178,5 +190,17 @@ def _create_index(client: Elasticsearch, index: str, template: IndexTemplate) ->
     return True
 
 
-def _block_writes(client: Elasticsearch, index: str, blocked: bool) -> None:
-    client.indices.put_settings(index=index, settings={"index.blocks.write": blocked})
+def _block_writes_and_wait(client: Elasticsearch, index: str) -> None:
+    """Block writes to `index` and return only when no write to it is running any more (see the module doc)."""
+    answer = client.options(request_timeout=BLOCK_WAIT_SECONDS + 30).indices.add_block(
+        index=index, block="write", timeout=f"{BLOCK_WAIT_SECONDS}s", master_timeout=f"{BLOCK_WAIT_SECONDS}s"
+    ).body
+    verified = {entry.get("name"): entry for entry in answer.get("indices", [])}
+    entry = verified.get(index, {})
+    if not (answer.get("acknowledged") and answer.get("shards_acknowledged") and entry.get("blocked")):
+        why = entry.get("exception") or entry.get("failed_shards") or "the block was not confirmed on every shard"
+        raise ServiceError(f"cannot move from {index}: writes to it could not be blocked ({why}); the alias stays on {index}")
+
+
+def _unblock_writes(client: Elasticsearch, index: str) -> None:
+    client.indices.put_settings(index=index, settings={"index.blocks.write": False})
