@@ -191,7 +191,7 @@ class _ConsumerWorker(_Worker):
                     stop.wait(_backoff(attempt))
                     continue
                 attempt = 0
-                self._commit(consumer, records)
+                self._commit(consumer, records, stop)
                 self.report.add(RunReport(read=len(records), indexed=delivered, dead=failed))
                 self.watch.progressed(len(records), delivered, failed, time.monotonic() - started)
         finally:
@@ -200,14 +200,30 @@ class _ConsumerWorker(_Worker):
             self.close()
         return self.report
 
-    def _commit(self, consumer: KafkaConsumer, records: list) -> None:
+    def _commit(self, consumer: KafkaConsumer, records: list, stop: threading.Event) -> None:
+        """Commit the batch's offsets; while the broker is away, retry with backoff (the output is already safe).
+
+        Stopped before the commit went through, the batch is delivered again after the restart: at-least-once.
+        """
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for record in records:
             offsets[TopicPartition(record.topic, record.partition)] = OffsetAndMetadata(record.offset + 1, "", -1)
-        try:
-            consumer.commit(offsets)
-        except CommitFailedError:
-            logger.warning("commit refused after a rebalance role=%s; the new owner re-processes the batch", self.role)
+        attempt = 0
+        while True:
+            try:
+                consumer.commit(offsets)
+                return
+            except CommitFailedError:
+                logger.warning("commit refused after a rebalance role=%s; the new owner re-processes the batch", self.role)
+                return
+            except KafkaError as e:
+                if not e.retriable:
+                    raise
+                attempt += 1
+                logger.warning("commit failed role=%s error=%s attempt=%d (output is safe; retrying)", self.role, e, attempt)
+                if stop.wait(_backoff(attempt)):
+                    logger.warning("stopping with an uncommitted batch role=%s; it is delivered again after the restart", self.role)
+                    return
 
     def _rewind(self, consumer: KafkaConsumer, records: list) -> None:
         """Seek back to the batch's first offsets so the same records come again."""
