@@ -167,12 +167,21 @@ class _ConsumerWorker(_Worker):
         self.open()
         consumer = make_consumer(self.settings, group_for(self.settings, self.role), [self.source_topic()])
         self.consumer = consumer
-        attempt = 0
+        attempt = poll_failures = 0
         next_lag_check = 0.0
         self.watch.start()
         try:
             while not stop.is_set():
-                records = self.poll_batch(consumer)
+                try:
+                    records = self.poll_batch(consumer)
+                    poll_failures = 0
+                except KafkaError as e:
+                    if not e.retriable:
+                        raise
+                    poll_failures += 1  # the broker is away: nothing was taken from the partitions, poll again later
+                    logger.warning("poll failed role=%s error=%s attempt=%d (retrying)", self.role, e, poll_failures)
+                    stop.wait(_backoff(poll_failures))
+                    continue
                 if time.monotonic() >= next_lag_check:
                     next_lag_check = time.monotonic() + LAG_CHECK_SECONDS
                     self._check_lag(consumer)
@@ -320,7 +329,12 @@ class SinkWorker(_ConsumerWorker):
             wait_ms = int(max(0.0, deadline - time.monotonic()) * 1000)
             if records:
                 wait_ms = min(wait_ms, 50)
-            polled = consumer.poll(timeout_ms=wait_ms, max_records=es.bulk_max_docs - len(records))
+            try:
+                polled = consumer.poll(timeout_ms=wait_ms, max_records=es.bulk_max_docs - len(records))
+            except KafkaError:
+                if records:  # keep what was gathered (the consumer's position is already past it): index it
+                    break
+                raise
             for batch in polled.values():
                 records.extend(batch)
                 size += sum(len(r.value or b"") for r in batch)
