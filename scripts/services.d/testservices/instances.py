@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
+import time
 from pathlib import Path
 
 from . import build, elasticsearch, kafka
@@ -115,10 +117,25 @@ def _launch(layout: Layout, state: dict, service: str) -> None:
 
 
 def _halt(state: dict, service: str, hard: bool) -> None:
+    """Stop one service and return when its port refuses connections (a JVM's main thread is reaped
+    before its other threads have exited and its sockets are closed)."""
     entry = state["services"][service]
     if entry.get("pid") and terminate(entry["pid"], entry["workdir"], hard=hard):
+        if not _wait_port_closed(entry["port"], 30.0):
+            say(f"port {entry['port']} still answers 30 s after {service} of instance {state['name']} exited")
         say(f"{'killed' if hard else 'stopped'} {service} of instance {state['name']} (pid {entry['pid']})")
     entry["pid"] = None
+
+
+def _wait_port_closed(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
+        except OSError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _chosen(state: dict, services: list[str] | None) -> list[str]:
