@@ -9,13 +9,11 @@ import dataclasses
 import socket
 import threading
 import time
-import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
-from elasticsearch.exceptions import GeneralAvailabilityWarning
 
 from pipeline.article import EnrichedArticle, Entity, Quote
 from pipeline.errors import ServiceError, ServiceUnavailable
@@ -23,7 +21,7 @@ from pipeline.index.elastic import ElasticIndex
 from pipeline.index.elastic_setup import setup_index
 from pipeline.search import SearchQuery
 from pipeline.settings import ElasticsearchSettings
-from tests.integration.support import wait_for
+from tests.integration.support import HOLD_WRITES, running_tasks, wait_for
 from tests.integration.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -150,16 +148,6 @@ def test_writes_during_a_migration_all_end_up_behind_the_alias(settings, index):
     assert list(index.client.indices.get_alias(name=settings.index).body) == [f"{settings.index}-v{v2.version}"]
 
 
-HOLD_WRITES = "index.newswire_test.hold_writes"  # the test node's hold-writes module (docs/test-services.md)
-
-
-def _running_tasks(client: Elasticsearch, actions: str) -> list[str]:
-    """Descriptions of the node's running tasks whose action matches `actions`."""
-    with warnings.catch_warnings():  # the task API is labelled "technical preview" by the client
-        warnings.simplefilter("ignore", GeneralAvailabilityWarning)
-        found = client.tasks.list(actions=actions, detailed=True).body
-    return [task.get("description", "") for node in found["nodes"].values() for task in node["tasks"].values()]
-
 
 def test_a_write_in_flight_when_the_old_index_is_blocked_is_part_of_the_copy(settings, index):
     """The interleaving that lost acknowledged writes, forced: a bulk write has passed every block check on
@@ -177,13 +165,13 @@ def test_a_write_in_flight_when_the_old_index_is_blocked_is_part_of_the_copy(set
     writer.start()
     copy_started = threading.Event()
     try:
-        wait_for(lambda: any(f"index[{old}]" in d for d in _running_tasks(client, "indices:data/write/bulk[s][p]")),
+        wait_for(lambda: any(f"index[{old}]" in d for d in running_tasks(client, "indices:data/write/bulk[s][p]")),
                  30, "the bulk write to be running on the old index's primary shard", interval=0.05)
 
         def release_the_write() -> None:
             # Old code: once the copy's scan has its view of the old index. A block that waits for writes
             # in flight (the add-index-block API) never gets there while the write is held: release it then.
-            wait_for(lambda: copy_started.is_set() or _running_tasks(client, "indices:admin/block/add*"),
+            wait_for(lambda: copy_started.is_set() or running_tasks(client, "indices:admin/block/add*"),
                      60, "the copy to start or the block to wait for the write", interval=0.05)
             client.indices.put_settings(index=old, settings={HOLD_WRITES: False})
 
