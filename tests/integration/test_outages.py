@@ -154,13 +154,17 @@ def _stream_through_an_outage(settings, config: Path, articles: Path, logs: Path
         expected = _feed(articles, range(0, 120), waves=4, pause=0.5)
         wait_for(lambda: workers.check() or len(indexed_ids(settings)) >= 40, 300, "the first articles indexed")
         expected += _feed(articles, range(120, 180), waves=3, pause=0.5)
+        down = time.monotonic()
         instance.stop(service, hard=hard)  # mid-stream: connectors producing, enrich and sink mid-batch
         expected += _feed(articles, range(180, 260), waves=4, pause=5.0)  # the stream goes on meanwhile
         workers.check()
         instance.resume(service)  # same port, same data: topics, offsets, groups and the index are there again
+        up = time.monotonic()
         expected += _feed(articles, range(260, 320), waves=3, pause=0.5)
         samples: list[tuple[int, int]] = []
         wait_for(lambda: _offsets_never_ahead(settings, workers, samples) >= len(expected), 600, "every article indexed")
+        # For docs/stack.md (what an outage costs), never asserted: seconds away, seconds to catch up once back.
+        print(f"{service} {'kill -9' if hard else 'SIGTERM'}: down {up - down:.0f} s, all indexed {time.monotonic() - up:.0f} s after it was back")
         wait_for(lambda: _sink_caught_up(settings), 120, "the sink's offsets committed to the end")
         workers.check()
         if service == "elasticsearch":
