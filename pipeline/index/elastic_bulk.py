@@ -20,6 +20,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
@@ -35,6 +36,7 @@ __all__ = [
     "build_action",
     "classify_item",
     "describe_error",
+    "describe_refusals",
 ]
 
 logger = logging.getLogger(__name__)
@@ -136,6 +138,11 @@ def classify_item(ok: bool, item: dict[str, Any], alone: bool) -> tuple[Verdict,
     return "failed", reason
 
 
+def describe_refusals(refusals: Counter[str]) -> str:
+    """`item:429x12,request:429x50`: what one round of a write has to retry, most frequent first."""
+    return ",".join(f"{key}x{count}" for key, count in refusals.most_common()) or "-"
+
+
 class BulkWriter:
     """Writes a batch of articles through `send`, retrying what may still succeed; never drops an article."""
 
@@ -170,7 +177,8 @@ class BulkWriter:
         rounds = 0
         while pending:
             rounds += 1
-            retry, reason = self._round(pending, alone, actions, articles, results)
+            refusals: Counter[str] = Counter()
+            retry, reason = self._round(pending, alone, actions, articles, results, refusals)
             pending = [p for p in pending if results[p] is None]
             if not pending:
                 break
@@ -179,8 +187,8 @@ class BulkWriter:
             attempt += 1
             delay = backoff_delay(attempt, self.base_delay, self.max_delay, self.rng)
             logger.warning(
-                "elasticsearch bulk retry alias=%s pending=%d attempt=%d delay_s=%.2f reason=%r",
-                self.alias, len(pending), attempt, delay, reason,
+                "elasticsearch bulk retry alias=%s pending=%d attempt=%d delay_s=%.2f refused=%s reason=%r",
+                self.alias, len(pending), attempt, delay, describe_refusals(refusals), reason,
             )
             stopped = stop.wait(delay) if stop is not None else (time.sleep(delay) or False)
             if stopped:
@@ -204,8 +212,12 @@ class BulkWriter:
         actions: list[dict[str, Any] | None],
         articles: Sequence[EnrichedArticle],
         results: list[WriteResult | None],
+        refusals: Counter[str],
     ) -> tuple[bool, str | None]:
-        """Send every pending article once; returns (something is worth retrying after a wait, last reason)."""
+        """Send every pending article once; returns (something is worth retrying after a wait, last reason).
+
+        `refusals` counts what is to be retried by scope and status: `request:429` (the whole bulk
+        request was refused), `item:429` (one action was), `connection` (no answer at all)."""
         together = [p for p in pending if p not in alone]
         groups = ([together] if together else []) + [[p] for p in pending if p in alone]
         retry, reason = False, None
@@ -223,8 +235,10 @@ class BulkWriter:
                         raise ServiceError(f"{self.describe_target}: {why}")
                     else:
                         retry, reason = True, why
+                        refusals[f"{'request' if 'exception' in item else 'item'}:{item.get('status', '?')}"] += 1
             except TransportError as e:
                 retry, reason = True, describe_error(e)
+                refusals["connection"] += 1
             if any(results[p] is None and p not in alone for p in group):
                 retry = True  # unanswered (cut short by an error): retry them
                 reason = reason or "no answer for some articles"
