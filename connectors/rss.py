@@ -5,9 +5,12 @@ feed's `<ttl>` (or RSS 1.0 `sy:updatePeriod`) honoured in `interval`, Retry-Afte
 exponential backoff with jitter after failures, a permanent redirect remembered as the new
 feed URL, one request at a time per host (see connectors.http).
 
-Ids: the entry's guid / Atom id when it is a URI (`http:`, `urn:`, `tag:` ...); a bare guid
-such as `42` is qualified by the configured feed URL (`<url>#42`) so two feeds cannot
-collide; without a guid the entry's link; without a link a hash of title and date.
+Ids (`article_id_for`): the entry's canonical link, so the same article listed by several
+feeds, with tracking parameters, a `www.`/`m.` host or an AMP form, is one id; without a link
+the guid / Atom id (a bare guid such as `42` qualified by the feed URL, `<url>#42`, so two
+feeds cannot collide); without either a hash of title and date. When the full text is
+fetched, the page's own `rel=canonical` names the article instead, if it is a page of the
+same site (a cross-site canonical is a syndicated copy: story grouping joins it, not the id).
 The checkpoint keeps the last `seen_ids` ids with the entry's `updated` (else `published`)
 date: a restart re-emits nothing, and an entry whose date moved is re-emitted under the
 same id (the sink keeps the newest version). Content edits that keep the date are not.
@@ -32,7 +35,8 @@ from trafilatura.feeds import FeedParameters, determine_feed
 
 from pipeline.plugin import (
     Article, Connector, ConnectorOptions, DeadLetter, Fetcher, FetchResult, HttpUrl, Record, Source, SourceError,
-    SourceRejected, Throttled, Yielded, backoff_delay, extract_page, fit_id, html_to_text, redact, tidy_text,
+    SourceRejected, Throttled, Yielded, article_id_for, backoff_delay, canonical_url, extract_page, fit_id, html_to_text,
+    redact, tidy_text,
 )
 
 __all__ = ["RssConnector", "RssOptions", "feed_interval"]
@@ -259,13 +263,10 @@ class RssConnector(Connector):
         return fit_id(self._raw_entry_id(entry, url))
 
     def _raw_entry_id(self, entry: Any, url: str) -> str:
-        guid = (entry.get("id") or "").strip()
-        if guid:
-            scheme = urlsplit(guid).scheme
-            return guid if len(scheme) > 1 else f"{self.configured_url}#{guid}"
         link = (entry.get("link") or "").strip()
-        if link:
-            return urljoin(url, link)
+        found = article_id_for(url=urljoin(url, link) if link else None, guid=entry.get("id"), feed_url=self.configured_url)
+        if found:
+            return found
         basis = f"{entry.get('title', '')}\x00{dict.get(entry, 'published') or dict.get(entry, 'updated') or ''}"
         return f"{self.configured_url}#sha256:{hashlib.sha256(basis.encode('utf-8')).hexdigest()[:24]}"
 
@@ -314,6 +315,7 @@ class RssConnector(Connector):
             reason = f"full text not fetched, kept the feed's content: {e}"
             logger.warning("full text failed connector=%s url=%s reason=%s", self.name, redact(article.url), e)
             return self._dead(article.id, reason, None, stage="fetch", url=redact(article.url))
+        article.id = _page_article_id(article.id, result.url, page.canonical)
         article.body = page.text
         article.authors = article.authors or page.authors
         article.published_at = article.published_at or page.published_at
@@ -326,6 +328,23 @@ class RssConnector(Connector):
             payload = json.dumps({k: v for k, v in entry.items() if not k.endswith("_parsed")}, default=str)
         return DeadLetter.of(stage, reason, payload, article_id=entry_id, connector=self.type, name=self.name,
                              feed=redact(self.feed_url), **extra)
+
+
+def _page_article_id(link_id: str, page_url: str, canonical: str | None) -> str:
+    """The id of a fetched article page: its `rel=canonical` when that is an article of the same site, else `link_id`.
+
+    Same site: the hosts match once `www.`/`m.` are dropped, or one is a subdomain of the
+    other. A canonical link to the site's home page (a common template mistake) is ignored.
+    """
+    named, fetched = canonical_url(canonical), canonical_url(page_url)
+    if not named or not fetched:
+        return link_id
+    named_parts, fetched_parts = urlsplit(named), urlsplit(fetched)
+    host, page_host = named_parts.hostname or "", fetched_parts.hostname or ""
+    same_site = host == page_host or host.endswith("." + page_host) or page_host.endswith("." + host)
+    if not same_site or (named_parts.path in ("", "/") and not named_parts.query):
+        return link_id
+    return article_id_for(url=named) or link_id
 
 
 def _discover_feed(result: FetchResult) -> str | None:

@@ -106,7 +106,7 @@ def group(articles: list[LabelledArticle], threshold: float = SAME_STORY_THRESHO
     prints = prints if prints is not None else _fingerprints(articles, estimated)
     book = StoryBook(threshold=threshold)
     for article in sorted(articles, key=lambda a: (a.published_at, a.id)):
-        book.add(article.id, article.published_at, prints[article.id])
+        book.add(article.id, article.published_at, prints[article.id])  # seen in order of publication
     return book.story_ids()
 
 

@@ -1,15 +1,18 @@
 """The Article and EnrichedArticle records, validated at every boundary.
 
-One JSON object per article, UTF-8. The `id` is stable (feed GUID, canonical URL or
-the file's path under its root): it is the Kafka key and the Elasticsearch `_id`.
+One JSON object per article, UTF-8. The `id` is stable (the canonical link, a feed GUID only
+without a link, or the file's path under its root): it is the Kafka key and the
+Elasticsearch `_id`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -18,13 +21,21 @@ from pipeline.errors import InvalidArticle
 __all__ = [
     "SCHEMA_VERSION",
     "MAX_ID_BYTES",
+    "MAX_TITLE_CHARS",
+    "MAX_FIELD_CHARS",
+    "MAX_URL_CHARS",
+    "CLOCK_SKEW",
     "fit_id",
+    "clean_line",
+    "clean_text",
+    "web_url",
     "Source",
     "Article",
     "Entity",
     "Quote",
     "SPEAKER_LABELS",
     "EnrichedArticle",
+    "load_json",
     "parse_article",
     "parse_enriched",
     "describe_validation_error",
@@ -32,6 +43,48 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 MAX_ID_BYTES = 512  # Elasticsearch's limit on `_id`
+MAX_TITLE_CHARS = 1000  # a headline, not a body: longer ones are cut
+MAX_FIELD_CHARS = 500  # an author, a category, a source name or feed
+MAX_LIST_ITEMS = 100  # authors, categories
+MAX_URL_CHARS = 4096
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of our clock a time-derived version may be
+
+# C0 and C1 control characters (DEL included): never stored. A body keeps its line breaks and tabs.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LINE_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def _now() -> datetime:
+    """Our clock (one seam, so tests can move it)."""
+    return datetime.now(timezone.utc)
+
+
+def clean_text(value: str) -> str:
+    """Text as stored: line breaks normalised to `\\n`, NUL and every other control character removed."""
+    return _CONTROLS.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def clean_line(value: str, limit: int = MAX_FIELD_CHARS) -> str:
+    """A one-line field as stored: control characters (line breaks too) become one space, cut at `limit` characters."""
+    line = _LINE_CONTROLS.sub(" ", value.replace("\x00", "")).strip()
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def web_url(value: str | None) -> str | None:
+    """`value` if it is an absolute http(s) URL with a host (and a valid port), of a sane length; else None."""
+    if not value:
+        return None
+    url = value.strip()
+    if len(url) > MAX_URL_CHARS or _LINE_CONTROLS.search(url) or " " in url:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError when out of range)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
 
 
 def fit_id(candidate: str) -> str:
@@ -52,11 +105,22 @@ class Source(BaseModel):
     name: str | None = None
     feed: str | None = None
 
+    @field_validator("connector", "name", "feed")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return clean_line(value, MAX_URL_CHARS) if value is not None else None
+
+    @property
+    def key(self) -> tuple[str | None, str | None]:
+        """Which configured source this is: (connector type, name). A moved feed URL is the same source."""
+        return (self.connector, self.name)
+
 
 class Article(BaseModel):
     """A news article as a connector emits it."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+    # Assignments are validated too: a connector that sets `article.body = page.text` gets it cleaned.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False, validate_assignment=True)
 
     id: str = Field(min_length=1)
     title: str
@@ -68,6 +132,7 @@ class Article(BaseModel):
     authors: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     source: Source | None = None
+    sources: list[Source] = Field(default_factory=list)
     schema_version: Literal[1] = SCHEMA_VERSION
 
     @field_validator("id")
@@ -86,6 +151,45 @@ class Article(BaseModel):
             return value.replace(tzinfo=timezone.utc)
         return value
 
+    @field_validator("fetched_at")
+    @classmethod
+    def _not_fetched_in_the_future(cls, value: datetime | None) -> datetime | None:
+        """Nobody fetched an article tomorrow: a later `fetched_at` is our clock (plus the skew)."""
+        latest = _now() + CLOCK_SKEW
+        return latest if value is not None and value > latest else value
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        return clean_line(value, MAX_TITLE_CHARS)
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: str) -> str:
+        return clean_text(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return clean_line(value, 64) or None if value is not None else None
+
+    @field_validator("authors", "categories")
+    @classmethod
+    def _names(cls, values: list[str]) -> list[str]:
+        cleaned = (clean_line(value) for value in values)
+        return [value for value in cleaned if value][:MAX_LIST_ITEMS]
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        """Only an http(s) link is kept as the article's `url` (a `javascript:` or `file:` one is dropped)."""
+        return web_url(value)
+
+    @property
+    def empty(self) -> bool:
+        """No title and no body: nothing to index (a feed entry recovered from a broken document)."""
+        return not self.title.strip() and not self.body.strip()
+
     def to_json(self) -> str:
         """One compact JSON line, optional fields left out when empty."""
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
@@ -98,10 +202,13 @@ class Article(BaseModel):
         """A number that grows with each fetch of the same article (ms since epoch of `fetched_at`).
 
         Elasticsearch keeps the document with the highest version, so replaying an older
-        record never overwrites a newer one.
+        record never overwrites a newer one. The time is never later than now plus
+        `CLOCK_SKEW`: a far-future date claimed by a source cannot pin its copy in place.
         """
         moment = self.fetched_at or self.published_at
-        return int(moment.timestamp() * 1000) if moment else 0
+        if moment is None:
+            return 0
+        return int(min(moment, _now() + CLOCK_SKEW).timestamp() * 1000)
 
 
 class Entity(BaseModel):
@@ -141,8 +248,17 @@ class Quote(BaseModel):
 
 
 class EnrichedArticle(Article):
-    """An Article plus its entities, quotes and flat keyword lists for aggregation."""
+    """An Article plus its entities, quotes and flat keyword lists for aggregation, and its story.
 
+    `story_id` is the id of the first copy seen of the story the article belongs to (its own id
+    when it is the first): the index sets it when the article is written, from the copies
+    already indexed (docs/story-identity.md). `copies`, kept by the index on the first copy only,
+    is how many articles the story has. `sources` is every source the article came through,
+    `source` the first: both are kept by the index too.
+    """
+
+    story_id: str | None = None
+    copies: int | None = Field(default=None, ge=1)
     entities: list[Entity] = Field(default_factory=list)
     quotes: list[Quote] = Field(default_factory=list)
     people: list[str] = Field(default_factory=list)
@@ -168,6 +284,18 @@ def describe_validation_error(error: ValidationError, *, key: str = "field", lim
     return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
 
 
+def load_json(text: str | bytes, error: type[Exception] = InvalidArticle) -> Any:
+    """`json.loads`, with every way it can fail as one line in `error` (nesting and huge numbers included)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise error(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except RecursionError:
+        raise error("not valid JSON: nested too deeply") from None
+    except ValueError as e:  # an integer of thousands of digits
+        raise error(f"not valid JSON: {str(e).split(':')[0]}") from None
+
+
 def _parse(model: type[Article], raw: str | bytes | dict[str, Any]) -> Any:
     if isinstance(raw, dict):
         data: Any = raw
@@ -177,16 +305,15 @@ def _parse(model: type[Article], raw: str | bytes | dict[str, Any]) -> Any:
                 raw = raw.decode("utf-8")
             except UnicodeDecodeError as e:
                 raise InvalidArticle(f"not UTF-8 text (byte {e.start})") from None
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise InvalidArticle(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+        data = load_json(raw)
     if not isinstance(data, dict):
         raise InvalidArticle(f"expected a JSON object, got {type(data).__name__}")
     try:
         return model.model_validate(data)
     except ValidationError as e:
         raise InvalidArticle(describe_validation_error(e)) from None
+    except RecursionError:
+        raise InvalidArticle("nested too deeply") from None
 
 
 def parse_article(raw: str | bytes | dict[str, Any]) -> Article:

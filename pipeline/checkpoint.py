@@ -33,6 +33,7 @@ import json_merge_patch
 
 from pipeline.article import Article
 from pipeline.deadletter import DeadLetter
+from pipeline.errors import StorageError
 
 __all__ = ["Record", "Checkpoint", "CheckpointStore", "CheckpointFiles", "checkpoint_key"]
 
@@ -80,22 +81,29 @@ class CheckpointFiles:
             return {}
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RecursionError) as e:
             # A torn or foreign file: start over; the stable ids keep the index free of doubles.
             logger.warning("checkpoint unreadable, starting over path=%s error=%s", path, e)
             return {}
         return state if isinstance(state, dict) else {}
 
     def save(self, key: str, state: Mapping[str, Any]) -> None:
+        """Replace the state atomically; StorageError (nothing changed) when the disk refuses."""
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        except OSError as e:
+            raise StorageError(f"cannot write checkpoint {path}: {e.strerror or e}") from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(state, handle, ensure_ascii=False, sort_keys=True)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
+        except OSError as e:
+            Path(tmp).unlink(missing_ok=True)
+            raise StorageError(f"cannot write checkpoint {path}: {e.strerror or e}") from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -1,16 +1,19 @@
 """The `newswire` command: a thin layer over library functions that tests call directly.
 
-Errors newswire raises on purpose are one line on stderr and a non-zero exit;
-a traceback means a bug.
+Errors newswire raises on purpose are one line on stderr and a non-zero exit. Anything
+else is a bug: it is one line too (`internal error`), and `--log-level DEBUG` shows its
+traceback. Every message is made printable first (it may quote a file name or a feed).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from importlib import import_module
 
 from pipeline import __version__
+from pipeline.commands.console import printable
 from pipeline.errors import ConfigError, NewswireError
 
 __all__ = ["main", "build_parser", "COMMAND_MODULES"]
@@ -28,6 +31,8 @@ COMMAND_MODULES = (
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+
+logger = logging.getLogger("newswire.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,16 +54,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ConfigError as e:
-        print(f"newswire: configuration error: {e}", file=sys.stderr)
+        print(f"newswire: configuration error: {printable(e)}", file=sys.stderr)
         return EXIT_USAGE
     except NewswireError as e:
-        print(f"newswire: error: {e}", file=sys.stderr)
+        print(f"newswire: error: {printable(e)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("newswire: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         sys.stderr.close()
+        return EXIT_ERROR
+    except Exception as e:  # a bug: still one line; the traceback at DEBUG
+        logger.debug("internal error", exc_info=True)
+        print(f"newswire: internal error: {type(e).__name__}: {printable(e)} (--log-level DEBUG shows where)", file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -7,8 +7,10 @@
     │   ├── SourceUnreachable     timeout, refused connection, 5xx (retriable)
     │   └── SourceRejected        the source is not usable as given (404, not a feed, binary file)
     ├── ModelError                the spaCy pipeline is missing or cannot be loaded
+    ├── DataDirInUse              another newswire process works on this data_dir (it holds the lock)
     └── ServiceError              Kafka or Elasticsearch failed
         └── ServiceUnavailable    cannot reach the service right now (retriable)
+            └── StorageError      data_dir cannot be written now (disk full, file size limit, read-only)
 
 Every error's message is one line meant for the user; the CLI prints it as is.
 `backoff_delay` is the one formula for how long to wait before trying a retriable thing again
@@ -30,6 +32,8 @@ __all__ = [
     "ModelError",
     "ServiceError",
     "ServiceUnavailable",
+    "StorageError",
+    "DataDirInUse",
 ]
 
 
@@ -73,6 +77,14 @@ class ServiceUnavailable(ServiceError):
     """Kafka or Elasticsearch cannot be reached right now."""
 
     retriable = True
+
+
+class StorageError(ServiceUnavailable):
+    """Writing under data_dir failed (full disk, file size limit, read-only): the output is not safe, nothing is committed."""
+
+
+class DataDirInUse(NewswireError):
+    """Another newswire process holds the lock on this data_dir; the message says who."""
 
 
 def backoff_delay(failures: int, base: float, cap: float, rng: random.Random | None = None) -> float:

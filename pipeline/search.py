@@ -49,6 +49,7 @@ class SearchQuery:
     it; `source` (the source's name) and `language` match the whole value in any case;
     `since`/`until` keep articles dated on or between those days (UTC; the article's date is
     `published_at`, else `fetched_at`).
+    One hit per story (its best-matching copy) unless `copies` asks for every copy.
     """
 
     text: str = ""
@@ -61,6 +62,7 @@ class SearchQuery:
     since: date | None = None
     until: date | None = None
     limit: int = 10
+    copies: bool = False
     offset: int = 0
     marks: tuple[str, str] = SNIPPET_MARKS
 
@@ -79,15 +81,24 @@ class SearchQuery:
 
 @dataclass
 class SearchHit:
-    """One article found, with its relevance score and a snippet around the match (`marks` around the terms)."""
+    """One article found, with its relevance score and a snippet around the match (`marks` around the terms).
+
+    `story_copies` is how many articles its story has, `story_outlets` who published them (first seen first).
+    """
 
     article: EnrichedArticle
     score: float
     snippets: list[str] = field(default_factory=list)
+    story_copies: int = 1
+    story_outlets: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
+        """The article as JSON with its `score`, `story_id`, and its story's `story_copies` and `story_outlets`."""
         record = self.article.to_dict()
+        record["story_id"] = self.article.story_id or self.article.id
         record["score"] = self.score
+        record["story_copies"] = self.story_copies
+        record["story_outlets"] = self.story_outlets
         return record
 
 

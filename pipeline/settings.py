@@ -8,12 +8,15 @@ relative to the current directory. Secrets are `SecretStr`: never printed or log
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
+from pydantic_settings.exceptions import SettingsError
 
 from pipeline.article import describe_validation_error
 from pipeline.errors import ConfigError
@@ -33,6 +36,23 @@ __all__ = [
 
 DEFAULT_CONFIG = Path("config/newswire.yaml")
 ENV_PREFIX = "NEWSWIRE_"
+MAX_CONFIG_BYTES = 16 * 1024 * 1024  # thousands of feeds fit; a config is never bigger
+
+# Bounded numbers: a timeout of `.inf`, a limit of 10**30 or a batch of a billion is a config error,
+# not a hang or an overflow later. Milliseconds go to Kafka's Java client (an int32).
+Seconds = Annotated[float, Field(gt=0, le=24 * 3600, allow_inf_nan=False)]
+Milliseconds = Annotated[int, Field(gt=0, le=2**31 - 1)]
+Bytes = Annotated[int, Field(gt=0, le=2**31)]
+Count = Annotated[int, Field(gt=0, le=1_000_000)]
+
+
+def _port_in_range(address: str) -> str:
+    """A `host:port` or URL whose port is out of range is refused here, not deep inside a client."""
+    try:
+        urlsplit(address if "://" in address else f"//{address}").port  # noqa: B018
+    except ValueError:
+        raise ValueError(f"port out of range (0-65535) in {address!r}") from None
+    return address
 
 
 class _Section(BaseModel):
@@ -51,17 +71,25 @@ class KafkaSettings(_Section):
     sasl_password: SecretStr | None = None
     ssl_cafile: str | None = None
     ssl_check_hostname: bool = True
-    request_timeout_ms: int = Field(default=30_000, gt=0)
-    bootstrap_timeout_ms: int = Field(default=30_000, gt=0)  # how long to try reaching the broker at start
-    max_poll_records: int = Field(default=64, gt=0)
+    request_timeout_ms: Milliseconds = 30_000
+    bootstrap_timeout_ms: Milliseconds = 30_000  # how long to try reaching the broker at start
+    max_poll_records: Count = 64
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _ports(cls, value: str | None) -> str | None:
+        for address in (value or "").split(","):
+            if address.strip():
+                _port_in_range(address.strip())
+        return value
 
 
 class TopicSettings(_Section):
     articles: str = "news.articles"
     enriched: str = "news.enriched"
     deadletter: str = "news.deadletter"
-    partitions: int = Field(default=6, ge=1)
-    replication_factor: int = Field(default=1, ge=1)
+    partitions: int = Field(default=6, ge=1, le=10_000)
+    replication_factor: int = Field(default=1, ge=1, le=100)
 
 
 class ElasticsearchSettings(_Section):
@@ -75,10 +103,10 @@ class ElasticsearchSettings(_Section):
     api_key: SecretStr | None = None
     verify_certs: bool = True
     ca_certs: str | None = None
-    request_timeout: float = Field(default=30.0, gt=0)
-    bulk_max_docs: int = Field(default=500, gt=0)
-    bulk_max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
-    flush_interval: float = Field(default=1.0, gt=0)
+    request_timeout: Seconds = 30.0
+    bulk_max_docs: Count = 500
+    bulk_max_bytes: Bytes = 5 * 1024 * 1024
+    flush_interval: Seconds = 1.0
 
     @field_validator("hosts", mode="before")
     @classmethod
@@ -87,11 +115,18 @@ class ElasticsearchSettings(_Section):
             return [host.strip() for host in value.split(",") if host.strip()] or None
         return value
 
+    @field_validator("hosts")
+    @classmethod
+    def _ports(cls, value: list[str] | None) -> list[str] | None:
+        for host in value or []:
+            _port_in_range(host)
+        return value
+
 
 class NlpSettings(_Section):
     model: str | None = None
-    batch_size: int = Field(default=64, gt=0)  # articles per batch: consumer poll, enrich, produce, commit
-    pipe_batch_size: int = Field(default=8, gt=0)  # texts per nlp.pipe step; spaCy's memory grows with it
+    batch_size: int = Field(default=64, gt=0, le=100_000)  # articles per batch: consumer poll, enrich, produce, commit
+    pipe_batch_size: int = Field(default=8, gt=0, le=10_000)  # texts per nlp.pipe step; spaCy's memory grows with it
     # Speaker-attribution sieves in order; null = all. The names are checked by the Enricher
     # (pipeline.enrich sits above settings in the layers), which refuses an unknown one with a ConfigError.
     sieves: list[str] | None = None
@@ -107,17 +142,17 @@ class NlpSettings(_Section):
 class LimitSettings(_Section):
     """Limits on everything read from outside."""
 
-    max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
-    max_file_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
-    max_fetch_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
-    max_record_bytes: int = Field(default=8 * 1024 * 1024, gt=0)  # a Kafka record a worker accepts
-    http_timeout: float = Field(default=20.0, gt=0)
+    max_body_bytes: Bytes = 2 * 1024 * 1024
+    max_file_bytes: Bytes = 20 * 1024 * 1024
+    max_fetch_bytes: Bytes = 20 * 1024 * 1024
+    max_record_bytes: Bytes = 8 * 1024 * 1024  # a Kafka record a worker accepts
+    http_timeout: float = Field(default=20.0, gt=0, le=600, allow_inf_nan=False)
     verify_tls: bool = True
 
 
 class MetricsSettings(_Section):
     port: int | None = Field(default=None, ge=0, le=65535)
-    stall_after: float = Field(default=120.0, gt=0)
+    stall_after: Seconds = 120.0
 
 
 class ConnectorSettings(BaseModel):
@@ -171,17 +206,31 @@ class Settings(BaseSettings):
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """A config file's mapping; ConfigError naming the file (and the line) when it is unreadable."""
+    """A config file's mapping; ConfigError naming the file (and the line) when it is unreadable.
+
+    Binary, oversized, non-UTF-8 and deeply nested files are refused with one line too.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {path} is over {MAX_CONFIG_BYTES} bytes: not a config file")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {path} is over {MAX_CONFIG_BYTES} bytes: not a config file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file {path} is not UTF-8 text (bad byte at offset {e.start})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"config file {path} is not valid YAML{where}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} is nested too deeply") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -224,3 +273,16 @@ def load_settings(path: str | Path | None = None) -> Settings:
         return from_file()
     except ValidationError as e:
         raise ConfigError(_describe(e)) from None
+    except SettingsError as e:
+        raise ConfigError(_describe_source_error(e)) from None
+    except RecursionError:
+        raise ConfigError("configuration is nested too deeply") from None
+
+
+def _describe_source_error(error: SettingsError) -> str:
+    """pydantic-settings could not parse a value (an environment variable that should be JSON)."""
+    found = re.search(r'field "([^"]+)"', str(error))
+    if found and "Env" in str(error):
+        name = ENV_PREFIX + found.group(1).upper()
+        return f"environment variable {name} is not valid JSON (a list or mapping is expected there)"
+    return " ".join(str(error).split())

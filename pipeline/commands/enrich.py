@@ -10,9 +10,9 @@ from typing import TextIO
 
 from pipeline.commands import add_config_option
 from pipeline.article import Article, parse_article
-from pipeline.commands.console import configure_logging
-from pipeline.enrich import EnrichFailure, Enricher
-from pipeline.runtime.steps import make_enricher
+from pipeline.commands.console import configure_logging, safe_json
+from pipeline.enrich import Enricher
+from pipeline.runtime.steps import enrich_step, make_enricher
 from pipeline.errors import InvalidArticle
 from pipeline.settings import load_settings
 
@@ -56,12 +56,12 @@ def enrich_lines(lines: Iterable[str | bytes], out: TextIO, enricher: Enricher, 
             except InvalidArticle as e:
                 logger.error("line %d: %s", number, e)
                 bad += 1
-        for result in enricher.enrich(articles) if articles else []:
-            if isinstance(result, EnrichFailure):
-                logger.error("article %s: enrichment failed: %s", result.article.id, result.reason)
-                bad += 1
-            else:
-                out.write(result.to_json() + "\n")
+        passed = enrich_step(enricher, articles)  # language first; entities and quotes for English
+        for letter in passed.dead:
+            logger.error("article %s: enrichment failed: %s", letter.article_id, letter.reason)
+            bad += 1
+        for result in passed.articles:
+            out.write(safe_json(result.to_json()) + "\n")
         out.flush()
     return bad
 

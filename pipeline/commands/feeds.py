@@ -40,5 +40,8 @@ def run_import(args: argparse.Namespace, out=sys.stdout) -> int:
         print(f"no new feeds: every feed in {args.opml} is already in {path}", file=out)
         return 0
     verb = "created" if created else "updated"
-    print(f"{verb} {path}: added {len(names)} feed{'s' if len(names) != 1 else ''}: {', '.join(names)}", file=out)
+    from pipeline.commands.console import printable
+
+    shown = printable(", ".join(names))
+    print(f"{verb} {printable(path)}: added {len(names)} feed{'s' if len(names) != 1 else ''}: {shown}", file=out)
     return 0

@@ -9,10 +9,11 @@ import sys
 import threading
 from contextlib import contextmanager
 
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from pipeline.commands import add_config_option
-from pipeline.commands.console import configure_logging, stderr
+from pipeline.commands.console import configure_logging, printable, stderr
 from pipeline.errors import ConfigError
 from pipeline.settings import Settings, load_settings
 
@@ -92,7 +93,8 @@ def _progress_bar(settings: Settings):
         def progress(connector, report):
             counts["indexed"] += report.indexed
             counts["dead"] += report.dead
-            bar.update(task, description=f"{connector.name}: {counts['indexed']} indexed, {counts['dead']} dead-lettered")
+            name = escape(printable(connector.name))  # the description is rich markup
+            bar.update(task, description=f"{name}: {counts['indexed']} indexed, {counts['dead']} dead-lettered")
 
         yield progress
 

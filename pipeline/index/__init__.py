@@ -2,15 +2,18 @@
 
     Index            EmbeddedIndex (SQLite FTS5 under data_dir)   ElasticIndex (the configured alias)
     setup()          create the schema                            template, versioned index, alias
-    write(articles)  one WriteResult per article, same order: indexed · stale (a newer version is kept) · failed
+    write(articles)  one WriteResult per article, same order: indexed · stale (a newer version is kept)
+                     · joined (another source owns the article: this one is added to its `sources`) · failed
     search(query) · count(query) · get(id) · refresh() · open()/close() (a context manager)
     facets(query, size)   the most frequent people, organizations, places, speakers, sources, languages of the matches
     scan(query)           every match once, streamed in constant memory (SQLite cursor; ES point in time + search_after)
     quotes(query, limit)  the quotes of the matches, best articles first; with a speaker filter, that speaker's only
+    stories          the story store: what the story step (pipeline.runtime.stories) reads and changes
 
 The runtime picks the implementation in one place (pipeline.runtime.indexes); stages and
 commands talk to the contract. Writes are idempotent: the article id is the key, and an
-older version never replaces a newer one.
+older version never replaces a newer one. Only the source that brought an article first
+replaces it (`pipeline.index.ownership`).
 """
 
 from __future__ import annotations
@@ -19,19 +22,20 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pipeline.article import EnrichedArticle
 from pipeline.search import Facets, QuoteHit, SearchHit, SearchQuery, name_matches
 
-__all__ = ["Index", "WriteResult", "WriteStatus"]
+__all__ = ["Index", "WriteResult", "WriteStatus", "StoryMark", "Indexed", "StoryCandidate", "StoryStore"]
 
-WriteStatus = Literal["indexed", "stale", "failed"]
+WriteStatus = Literal["indexed", "stale", "joined", "failed"]
 
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What happened to one article of a write: `indexed`, `stale` (a newer version is kept) or `failed`."""
+    """What happened to one article of a write: `indexed`, `stale`, `joined` or `failed` (see the module docstring)."""
 
     article_id: str
     status: WriteStatus
@@ -39,8 +43,75 @@ class WriteResult:
 
     @property
     def ok(self) -> bool:
-        """True when the article is safe (indexed or stale): its offset or checkpoint may be committed."""
+        """True when the article is safe (indexed, stale or joined): its offset or checkpoint may be committed."""
         return self.status != "failed"
+
+
+@dataclass(frozen=True)
+class StoryMark:
+    """What the story step asks an index to keep with an article it writes.
+
+    `band_keys` are indexed (the candidate lookup), `fingerprint` is stored only (a candidate is
+    verified on it); `seen_at` is when newswire first stored the article, `story_seen_at` the
+    same for its story's first copy. (story_seen_at, story_id) orders stories: when two merge,
+    every worker picks the earlier one.
+    """
+
+    band_keys: tuple[str, ...]
+    fingerprint: dict[str, Any] | None
+    seen_at: datetime
+    story_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """An article as the index holds it, for the story step: its id, when first seen, and its story."""
+
+    id: str
+    seen_at: datetime
+    story_id: str
+    story_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class StoryCandidate:
+    """An indexed article sharing band keys with the one looked up (`shared` of them), with its story."""
+
+    id: str
+    story_id: str
+    story_seen_at: datetime
+    fingerprint: dict[str, Any] | None
+    shared: int
+
+
+class StoryStore(ABC):
+    """The stories of one index (docs/story-identity.md). Every change is idempotent: a re-delivered batch redoes it.
+
+    `single_writer`: True when only one process writes the index (the embedded one), so no other
+    writer can have added a copy between a lookup and the write: the story step skips its second look.
+    """
+
+    single_writer: bool = False
+
+    @abstractmethod
+    def lookup(self, articles: Sequence[EnrichedArticle]) -> list[Indexed | None]:
+        """Per article: what is indexed under its id, else under an older id with the same canonical URL, else None."""
+
+    @abstractmethod
+    def candidates(self, band_keys: Sequence[Sequence[str]], exclude: Sequence[str], size: int) -> list[list[StoryCandidate]]:
+        """Per article: the `size` indexed articles sharing most of its band keys (never the id in `exclude`)."""
+
+    @abstractmethod
+    def merge(self, into: str, into_seen_at: datetime, stories: Sequence[str]) -> int:
+        """Move every copy of `stories` into story `into`; returns how many moved.
+
+        When `into` itself has meanwhile been merged into an earlier story, everything follows
+        it there: a merge only ever moves copies to an earlier story, so merges converge.
+        """
+
+    @abstractmethod
+    def recount(self, story_ids: Sequence[str]) -> dict[str, int]:
+        """Set `copies` on each story's first copy to its number of articles; returns the counts."""
 
 
 class Index(ABC):
@@ -64,8 +135,22 @@ class Index(ABC):
         """Make the index exist (idempotent); one line per thing done."""
 
     @abstractmethod
-    def write(self, articles: Sequence[EnrichedArticle], stop: threading.Event | None = None) -> list[WriteResult]:
-        """Index a batch; one result per article. ServiceUnavailable when the output is not safe yet."""
+    def write(
+        self,
+        articles: Sequence[EnrichedArticle],
+        stop: threading.Event | None = None,
+        marks: Sequence[StoryMark | None] | None = None,
+    ) -> list[WriteResult]:
+        """Index a batch; one result per article. ServiceUnavailable when the output is not safe yet.
+
+        `marks` (same order) is what the story step keeps with each article; without one an
+        article keeps the story it has (or starts its own) and is not found by band keys.
+        """
+
+    @property
+    @abstractmethod
+    def stories(self) -> StoryStore:
+        """The story store of this index."""
 
     @abstractmethod
     def refresh(self) -> None:
@@ -73,7 +158,7 @@ class Index(ABC):
 
     @abstractmethod
     def search(self, query: SearchQuery) -> list[SearchHit]:
-        """Best matches first; without text, the newest articles that pass the filters."""
+        """Best matches first, one per story unless `query.copies`; without text, the newest that pass the filters."""
 
     @abstractmethod
     def count(self, query: SearchQuery | None = None) -> int:

@@ -13,18 +13,21 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
 from pipeline.article import EnrichedArticle, parse_enriched
-from pipeline.errors import InvalidArticle, ServiceError, ServiceUnavailable
-from pipeline.index import Index, WriteResult, elastic_reads
+from pipeline.errors import InvalidArticle, ServiceError, ServiceUnavailable, backoff_delay
+from pipeline.index import Index, StoryMark, WriteResult, elastic_reads
 from pipeline.index.elastic_bulk import BulkWriter, describe_error
 from pipeline.index.elastic_setup import setup_index
+from pipeline.index.elastic_stories import HIDDEN_FIELDS, ElasticStories, plan_writes, story_outlets, upgrade_document
 from pipeline.index.elastic_template import IndexTemplate, load_template
 from pipeline.search import FACETS, Facets, SearchHit, SearchQuery
 from pipeline.settings import ElasticsearchSettings
@@ -80,7 +83,9 @@ def build_search(query: SearchQuery) -> dict[str, Any] | None:
         if (value := getattr(query, option)) and value.strip()
     ]
     filters += elastic_reads.field_filters(query)
-    body: dict[str, Any] = {"size": query.limit, "from": query.offset, "track_total_hits": False}
+    body: dict[str, Any] = {"size": query.limit, "from": query.offset, "track_total_hits": False, "source_excludes": HIDDEN_FIELDS}
+    if not query.copies:
+        body["collapse"] = {"field": "story_id"}  # one hit per story: its best-matching copy
     if query.text.strip():
         text = simple_query_text(query.text)
         if not text:
@@ -209,19 +214,54 @@ class ElasticIndex(Index):
     def setup(self) -> list[str]:
         """Install the template, the versioned index and the alias (idempotent); one line per thing done."""
         with self._errors("set up the index"):
-            return setup_index(self.client, self.alias, self.template, self.settings.bulk_max_docs)
+            return setup_index(self.client, self.alias, self.template, self.settings.bulk_max_docs, upgrade=upgrade_document)
 
-    def write(self, articles: Sequence[EnrichedArticle], stop: threading.Event | None = None) -> list[WriteResult]:
+    @property
+    def stories(self) -> ElasticStories:
+        return ElasticStories(lambda: self.client, self.alias, self._errors)
+
+    def write(
+        self,
+        articles: Sequence[EnrichedArticle],
+        stop: threading.Event | None = None,
+        marks: Sequence[StoryMark | None] | None = None,
+    ) -> list[WriteResult]:
         """Index a batch; one WriteResult per article, same order. Retries until done or `stop` is set.
 
-        Raises ServiceUnavailable when stopped before every article settled (commit nothing),
+        Another source's article is only joined (see `elastic_stories.plan_writes`). Raises
+        ServiceUnavailable when stopped before every article settled (commit nothing),
         ServiceError when the cluster refuses us altogether (credentials, missing alias).
         """
         if not articles:
             return []
         writer = BulkWriter(self._send, self.alias, describe_target=f"Elasticsearch at {_hosts_text(self.settings.hosts)}")
+        planned = self._plan(articles, marks or [None] * len(articles), stop)
         with self._errors("index articles"):
-            return writer.write(articles, stop)
+            sent = [p for p, plan in enumerate(planned) if plan.action is not None]
+            written = writer.write([articles[p] for p in sent], stop, [planned[p].action for p in sent]) if sent else []  # type: ignore[misc]
+        results = [WriteResult(article.id, "joined") for article in articles]
+        for position, result in zip(sent, written):
+            joined = planned[position].joins and result.status == "indexed"
+            results[position] = WriteResult(result.article_id, "joined", result.reason) if joined else result
+        return results
+
+    def _plan(self, articles: Sequence[EnrichedArticle], marks: Sequence[StoryMark | None], stop: threading.Event | None):
+        """What to send for each article (it reads what is indexed first), retried with backoff like the bulk itself
+        until the node answers or `stop` is set."""
+        attempt = 0
+        while True:
+            try:
+                with self._errors("read what is indexed"):
+                    return plan_writes(self.client, self.alias, articles, marks, datetime.now(timezone.utc))
+            except ServiceUnavailable as e:
+                attempt += 1
+                delay = backoff_delay(attempt, 0.5, 30.0)
+                logger.warning("elasticsearch read before write retry alias=%s attempt=%d delay_s=%.2f reason=%r", self.alias, attempt, delay, str(e))
+                if stop.wait(delay) if stop is not None else (time.sleep(delay) or False):
+                    raise ServiceUnavailable(
+                        f"Elasticsearch at {_hosts_text(self.settings.hosts)}: stopped with {len(articles)} of {len(articles)} "
+                        f"articles not yet indexed after {attempt} attempts (last error: {e})"
+                    ) from None
 
     def _send(self, actions: list[dict[str, Any]]) -> Iterable[tuple[bool, dict[str, Any]]]:
         # No transport-level retries here: the writer's own loop retries with backoff and
@@ -236,6 +276,7 @@ class ElasticIndex(Index):
             max_retries=0,
             yield_ok=True,
             require_alias=True,
+            refresh="wait_for",  # visible to the next story lookup of any sink when the write returns
         )
 
     # -- reads ----------------------------------------------------------------------------------
@@ -267,7 +308,7 @@ class ElasticIndex(Index):
     def get(self, article_id: str) -> EnrichedArticle | None:
         with self._errors("read an article"):
             try:
-                found = self.client.get(index=self.alias, id=article_id)
+                found = self.client.get(index=self.alias, id=article_id, source_excludes=HIDDEN_FIELDS)
             except NotFoundError as e:
                 if _api_type(e) == "index_not_found_exception":
                     raise
@@ -275,7 +316,7 @@ class ElasticIndex(Index):
         return parse_enriched(found["_source"])
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
-        """Best matches first; without text, the newest articles that pass the filters."""
+        """Best matches first, one per story (collapsed on `story_id`) unless `query.copies`; without text, the newest."""
         body = build_search(query)
         if body is None:
             return []
@@ -291,6 +332,10 @@ class ElasticIndex(Index):
             highlight = hit.get("highlight") or {}
             snippets = list(highlight.get("body") or highlight.get("title") or [])
             hits.append(SearchHit(article, float(hit.get("_score") or 0.0), snippets))
+        with self._errors("count the copies of stories"):
+            told = story_outlets(self.client, self.alias, [hit.article.story_id or hit.article.id for hit in hits])
+        for hit in hits:
+            hit.story_copies, hit.story_outlets = told.get(hit.article.story_id or hit.article.id, (1, []))
         return hits
 
 

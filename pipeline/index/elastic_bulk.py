@@ -163,14 +163,23 @@ class BulkWriter:
         self.describe_target = describe_target
         self.rng = rng or random.Random()
 
-    def write(self, articles: Sequence[EnrichedArticle], stop: threading.Event | None = None) -> list[WriteResult]:
-        """Per-article results in input order; raises ServiceUnavailable if `stop` is set before all settled."""
+    def write(
+        self,
+        articles: Sequence[EnrichedArticle],
+        stop: threading.Event | None = None,
+        actions: Sequence[dict[str, Any]] | None = None,
+    ) -> list[WriteResult]:
+        """Per-article results in input order; raises ServiceUnavailable if `stop` is set before all settled.
+
+        `actions`: the bulk action of each article when the caller built them (default `build_action`).
+        """
         started = time.monotonic()
         results: list[WriteResult | None] = [None] * len(articles)
-        actions: list[dict[str, Any] | None] = [None] * len(articles)
+        built: list[dict[str, Any] | None] = list(actions) if actions is not None else [None] * len(articles)
         pending: list[int] = []
         for position, article in enumerate(articles):  # ids fit Elasticsearch: the Article model checks it
-            actions[position] = build_action(article, self.alias)
+            if built[position] is None:
+                built[position] = build_action(article, self.alias)
             pending.append(position)
         alone: set[int] = set()
         attempt = 0
@@ -178,7 +187,7 @@ class BulkWriter:
         while pending:
             rounds += 1
             refusals: Counter[str] = Counter()
-            retry, reason = self._round(pending, alone, actions, articles, results, refusals)
+            retry, reason = self._round(pending, alone, built, articles, results, refusals)
             pending = [p for p in pending if results[p] is None]
             if not pending:
                 break

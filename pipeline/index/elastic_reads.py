@@ -22,6 +22,7 @@ from elasticsearch import Elasticsearch
 
 from pipeline.article import EnrichedArticle, parse_enriched
 from pipeline.errors import InvalidArticle
+from pipeline.index.elastic_stories import HIDDEN_FIELDS
 from pipeline.search import FACET_OPTIONS, FACETS, FIELD_FILTERS, FacetCount, Facets, SearchQuery
 
 __all__ = ["FACET_FIELDS", "field_filters", "facets", "scan", "empty_facets"]
@@ -121,6 +122,7 @@ def scan(
                     size=page_size,
                     track_total_hits=False,
                     search_after=after,
+                    source_excludes=HIDDEN_FIELDS,
                 )
             pit_id = page.get("pit_id", pit_id)
             hits = page["hits"]["hits"]

@@ -52,8 +52,17 @@ def template_checksum(rendered: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
+Upgrade = Callable[[str, dict[str, Any]], dict[str, Any]]
+"""A document of an older mapping made fit for the new one, by id and `_source` (see elastic_stories.upgrade_document)."""
+
+
 def setup_index(
-    client: Elasticsearch, alias: str, template: IndexTemplate, chunk_docs: int = 500, on_step: StepHook | None = None
+    client: Elasticsearch,
+    alias: str,
+    template: IndexTemplate,
+    chunk_docs: int = 500,
+    upgrade: Upgrade | None = None,
+    on_step: StepHook | None = None,
 ) -> list[str]:
     """Make the template, the current versioned index and the alias exist; returns what was done, one line each."""
     lines = [_install_template(client, alias, template)]
@@ -84,7 +93,7 @@ def setup_index(
         if sources:  # the scan sees only refreshed documents: make the last writes visible first
             client.indices.refresh(index=",".join(sources))
         for source in sources:
-            copied = copy_documents(client, source, target, chunk_docs, on_step)
+            copied = copy_documents(client, source, target, chunk_docs, upgrade, on_step)
             lines.append(f"copied {copied} documents from {source} to {target}")
         client.indices.refresh(index=target)
     except Exception:
@@ -111,9 +120,16 @@ def holders_write_flag(client: Elasticsearch, alias: str, index: str) -> bool:
 
 
 def copy_documents(
-    client: Elasticsearch, source: str, target: str, chunk_docs: int = 500, on_step: StepHook | None = None
+    client: Elasticsearch,
+    source: str,
+    target: str,
+    chunk_docs: int = 500,
+    upgrade: Upgrade | None = None,
+    on_step: StepHook | None = None,
 ) -> int:
     """Copy every document of `source` into `target`, keeping ids and external versions; returns how many.
+
+    `upgrade` (when given) makes each document fit the new mapping on the way.
 
     A document already newer in the target counts as copied (409 = stale); any other
     failure (it does not fit the new mapping) stops the copy with a ServiceError.
@@ -130,7 +146,7 @@ def copy_documents(
                 "_id": hit["_id"],
                 "version": hit.get("_version", 1),
                 "version_type": "external_gte",
-                "_source": hit["_source"],
+                "_source": upgrade(hit["_id"], hit["_source"]) if upgrade else hit["_source"],
             }
 
     copied = 0

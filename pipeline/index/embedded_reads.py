@@ -4,7 +4,9 @@ Every read starts from one selection of the matching articles (`selection`): FTS
 for the text, the facets table for entity filters, and two generated columns of `articles`
 (`source_name`, `language`, read from the stored document) plus `published_utc` for the
 source, language and date filters. `add_read_columns` adds those columns and their indexes
-to an index written before they existed (idempotent, once per file).
+to an index written before they existed (idempotent, once per file). A search shows one hit per
+story (the best copy of each, `story_id` a column kept by `embedded_stories`) unless every copy
+is asked for; the story columns are laid over the stored document as it is read.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pipeline.article import EnrichedArticle, parse_enriched
 from pipeline.errors import InvalidArticle
 from pipeline.search import FACET_OPTIONS, FACETS, FIELD_FILTERS, FacetCount, Facets, SearchHit, SearchQuery
 
-__all__ = ["fts_query", "add_read_columns", "selection", "search", "count", "facets", "scan"]
+__all__ = ["fts_query", "add_read_columns", "selection", "stored_article", "search", "count", "facets", "scan"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ CREATE INDEX IF NOT EXISTS articles_by_date ON articles(published_utc);
 _COUNTING_INDEXES = {"source_name": "articles_by_source", "language": "articles_by_language"}
 # SearchQuery's field filters → the generated column each one reads.
 _FIELD_COLUMNS = {"source": "source_name", "language": "language"}
+MAX_PAGE = 1_000_000  # bounds a page size or an offset (SQLite's integers overflow past 2**63)
 assert set(_FIELD_COLUMNS) == set(FIELD_FILTERS)
 
 
@@ -97,9 +100,9 @@ def selection(query: SearchQuery) -> tuple[str, list[object]] | None:
         if option in filters:
             where.append(
                 "a.rowid IN (SELECT article FROM facets WHERE kind = ? AND "
-                "(value = ? OR (' ' || lower(value) || ' ') LIKE ('% ' || lower(?) || ' %')))"
+                "(value = ? OR (' ' || lower(value) || ' ') LIKE ('% ' || lower(?) || ' %') ESCAPE '\\'))"
             )
-            params += [kind, filters[option], filters[option]]
+            params += [kind, filters[option], _literal(filters[option])]
     for option, column in _FIELD_COLUMNS.items():
         if option in filters:
             where.append(f"a.{column} = ? COLLATE NOCASE")
@@ -113,25 +116,65 @@ def selection(query: SearchQuery) -> tuple[str, list[object]] | None:
     return source + (" WHERE " + " AND ".join(where) if where else ""), params
 
 
+def _literal(value: str) -> str:
+    """`value` for LIKE with every `%` and `_` (and the escape character) taken literally."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _bounded(number: int, low: int = 1) -> int:
+    """A page size or offset SQLite can take (an absurd one is not an OverflowError)."""
+    return min(max(int(number), low), MAX_PAGE)
+
+
+def stored_article(document: str, story_id: str | None, copies: int | None) -> EnrichedArticle:
+    """A stored article with its story as it is now (merges and recounts change the columns, not the document)."""
+    article = parse_enriched(document)
+    return article.model_copy(update={"story_id": story_id or article.id, "copies": copies})
+
+
 def search(db: sqlite3.Connection, query: SearchQuery) -> list[SearchHit]:
-    """One page of hits: best matches first (BM25, title weighted 3:1); without text, the newest."""
+    """One page of hits: best matches first (BM25, title weighted 3:1); without text, the newest.
+
+    One hit per story (its best-placed copy) unless `query.copies`. The page is chosen first
+    from the ranks alone; documents and snippets are read for that page only.
+    """
     selected = selection(query)
     if selected is None:
         return []
     source, params = selected
-    if query.text.strip():
-        sql = (
-            "SELECT a.document, -bm25(articles_text, 3.0, 1.0), snippet(articles_text, 1, ?, ?, ' … ', 24) "
-            f"FROM {source} ORDER BY bm25(articles_text, 3.0, 1.0)"
-        )
-        params = [*query.marks, *params]
+    text = bool(query.text.strip())
+    if text:
+        ranked = f"SELECT a.rowid AS position, a.story_id AS story, -bm25(articles_text, 3.0, 1.0) AS score FROM {source}"
+        order = "score DESC, position"
     else:
-        sql = f"SELECT a.document, 0.0, '' FROM {source} ORDER BY a.published_utc DESC, a.rowid DESC"
-    rows = db.execute(sql + " LIMIT ? OFFSET ?", [*params, query.limit, query.offset]).fetchall()
-    return [
-        SearchHit(parse_enriched(document), float(score), [snippet] if snippet else [])
-        for document, score, snippet in rows
-    ]
+        ranked = f"SELECT a.rowid AS position, a.story_id AS story, 0.0 AS score, a.published_utc AS published FROM {source}"
+        order = "published DESC, position DESC"
+    if not query.copies:
+        ranked = (f"SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY coalesce(story, position) ORDER BY {order}) AS best "
+                  f"FROM ({ranked})) WHERE best = 1")
+    page = db.execute(
+        f"SELECT position, score FROM ({ranked}) ORDER BY {order} LIMIT ? OFFSET ?",
+        [*params, _bounded(query.limit), _bounded(query.offset, 0)],
+    ).fetchall()
+    if not page:
+        return []
+    wanted = ", ".join("?" * len(page))
+    if text:
+        rows = db.execute(
+            "SELECT a.rowid, a.document, a.story_id, a.copies, snippet(articles_text, 1, ?, ?, ' … ', 24) "
+            f"FROM articles_text JOIN articles a ON a.rowid = articles_text.rowid WHERE articles_text MATCH ? AND a.rowid IN ({wanted})",
+            [*query.marks, fts_query(query.text), *(position for position, _ in page)],
+        ).fetchall()
+    else:
+        rows = db.execute(
+            f"SELECT rowid, document, story_id, copies, '' FROM articles WHERE rowid IN ({wanted})", [p for p, _ in page],
+        ).fetchall()
+    found = {rowid: (document, story, copies, snippet) for rowid, document, story, copies, snippet in rows}
+    hits = []
+    for position, score in page:
+        document, story, copies, snippet = found[position]
+        hits.append(SearchHit(stored_article(document, story, copies), float(score), [snippet] if snippet else []))
+    return hits
 
 
 def count(db: sqlite3.Connection, query: SearchQuery) -> int:
@@ -183,12 +226,12 @@ def scan(db: sqlite3.Connection, query: SearchQuery, page_size: int) -> Iterator
     if selected is None:
         return
     source, params = selected
-    cursor = db.execute(f"SELECT a.id, a.document FROM {source}", params)
+    cursor = db.execute(f"SELECT a.id, a.document, a.story_id, a.copies FROM {source}", params)
     try:
         while rows := cursor.fetchmany(page_size):
-            for article_id, document in rows:
+            for article_id, document, story_id, copies in rows:
                 try:
-                    yield parse_enriched(document)
+                    yield stored_article(document, story_id, copies)
                 except InvalidArticle as e:
                     logger.warning("embedded scan skipped id=%s reason=%r", article_id, str(e))
     finally:

@@ -11,7 +11,10 @@ the rest of `pipeline` is internal and may move. What is here:
 - the errors a connector raises: `SourceError`, `SourceUnreachable` (retriable), `Throttled`,
   `SourceRejected`, `ConfigError`, and `backoff_delay` for its own retries;
 - the kit: `Fetcher` (polite, limited HTTP), `redact`, `check_url`, `extract_page`,
-  `html_to_text`, `fit_id`, `describe_validation_error`;
+  `html_to_text`, `fit_id`, `load_json`, `describe_validation_error`; `walk_folder` (a folder read without
+  following links, regular files only, bounded), `printable_name`, `special_filesystem`;
+  and the article identity of a link: `canonical_url` (tracking parameters, `www.`/`m.` hosts,
+  AMP forms ... removed) and `article_id_for` (the canonical link, a GUID only when there is none);
 - the test kit: `FeedServer`, `Reply`, `connector_for_test`, `read_all`, `commit`,
   `articles_only`, `http_date`.
 
@@ -19,7 +22,7 @@ A connector is found by its `type` through the `newswire.connectors` entry point
 (docs/connectors.md walks through one).
 """
 
-from pipeline.article import Article, Source, describe_validation_error, fit_id
+from pipeline.article import Article, Source, describe_validation_error, fit_id, load_json
 from pipeline.checkpoint import Record
 from pipeline.deadletter import DeadLetter
 from pipeline.errors import (
@@ -29,7 +32,8 @@ from pipeline.errors import (
     SourceUnreachable,
     backoff_delay,
 )
-from pipeline.plugin.connector import Connector, ConnectorContext, ConnectorOptions, Yielded
+from pipeline.plugin.connector import MAX_INTERVAL, Connector, ConnectorContext, ConnectorOptions, Yielded
+from pipeline.plugin.folder import FolderEntry, printable_name, special_filesystem, walk_folder
 from pipeline.plugin.html import Page, extract_page, html_to_text, tidy_text
 from pipeline.plugin.http import Fetcher, FetchResult, HttpUrl, Throttled, check_url, redact
 from pipeline.plugin.testing import (
@@ -42,6 +46,7 @@ from pipeline.plugin.testing import (
     http_date,
     read_all,
 )
+from pipeline.urls import article_id_for, canonical_url
 
 __all__ = [
     "Article",
@@ -52,6 +57,7 @@ __all__ = [
     "Connector",
     "ConnectorContext",
     "ConnectorOptions",
+    "MAX_INTERVAL",
     "HttpUrl",
     "ConfigError",
     "SourceError",
@@ -68,7 +74,14 @@ __all__ = [
     "html_to_text",
     "tidy_text",
     "fit_id",
+    "load_json",
     "describe_validation_error",
+    "FolderEntry",
+    "walk_folder",
+    "printable_name",
+    "special_filesystem",
+    "canonical_url",
+    "article_id_for",
     "FeedServer",
     "Reply",
     "RecordedRequest",

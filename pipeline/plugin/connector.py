@@ -17,14 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.article import Article
 from pipeline.checkpoint import Checkpoint, Record
 from pipeline.deadletter import DeadLetter
 from pipeline.settings import LimitSettings
 
-__all__ = ["Connector", "ConnectorContext", "ConnectorOptions", "Yielded", "as_record"]
+__all__ = ["Connector", "ConnectorContext", "ConnectorOptions", "Yielded", "as_record", "MAX_INTERVAL"]
+
+MAX_INTERVAL = 7 * 24 * 3600.0
+"""The longest wait between two reads of a connector (a week): intervals are finite and bounded."""
 
 Yielded = Record | Article | DeadLetter
 """What `read()` may yield."""
@@ -37,7 +40,7 @@ class ConnectorOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    interval: float = 300.0
+    interval: float = Field(default=300.0, gt=0, le=MAX_INTERVAL, allow_inf_nan=False)
 
 
 @dataclass

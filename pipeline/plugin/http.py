@@ -84,9 +84,14 @@ def check_url(url: str) -> str:
 
 def _valid_url(url: str) -> str:
     try:
-        return check_url(url)
+        checked = check_url(url)
     except SourceRejected as e:
         raise ValueError(str(e)) from None
+    try:  # a configured port out of range is a config error at start, not a failure at every poll
+        urlsplit(checked).port  # noqa: B018
+    except ValueError:
+        raise ValueError(f"port out of range (0-65535) in {redact(checked)}") from None
+    return checked
 
 
 HttpUrl = Annotated[str, AfterValidator(_valid_url)]

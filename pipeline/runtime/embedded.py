@@ -6,6 +6,11 @@ embedded SQLite one unless Elasticsearch is configured), appends its dead letter
 `data_dir/deadletter.jsonl`, and only then lets the loop commit the batch's checkpoint
 changes: a crash anywhere re-reads the batch, and the stable ids make the re-run
 overwrite instead of duplicate.
+
+A run holds the data_dir lock (pipeline.runtime.lock): a second run on the same data_dir
+stops at once and says who holds it. What a batch indexes resolves the dead letters it made
+obsolete (the article's earlier failures; its connector's earlier source failures) before
+the batch's own letters are kept.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import threading
 from pipeline.enrich import Enricher
 from pipeline.runtime.deadletters import DeadLetterFile, deadletter_path
 from pipeline.runtime.indexes import open_index
+from pipeline.runtime.lock import DataDirLock
 from pipeline.runtime.loop import Batch, Progress, RunReport, open_connectors, run_connectors
 from pipeline.runtime.steps import make_enricher, enrich_step, index_step
 from pipeline.settings import Settings
@@ -41,12 +47,19 @@ class EmbeddedRuntime:
         enriched = enrich_step(self.enricher, batch.articles)
         indexed, refused = index_step(self.index, enriched.articles, stop=self.stop)
         dead = batch.dead + enriched.dead + refused
+        safe = {article.id for article in enriched.articles} - {letter.article_id for letter in refused}
+        connector = batch.connector
+        self.deadletters.resolve(safe, [(connector.type, connector.name)] if safe else [])
         self.deadletters.append(dead)
         return RunReport(read=len(batch.articles), indexed=indexed, dead=len(dead))
 
     def run(self, *, once: bool, stop: threading.Event | None = None) -> RunReport:
         """Read every connector (once, or forever until `stop`), batch by batch."""
         self.stop = stop or threading.Event()
+        with DataDirLock(self.settings.data_dir, "newswire run"):
+            return self._run(once)
+
+    def _run(self, once: bool) -> RunReport:
         connectors = open_connectors(self.settings)
         self.enricher.warm_up()
         try:

@@ -25,6 +25,7 @@ from pipeline.enrich import Enricher
 from pipeline.errors import InvalidArticle, NewswireError, ServiceUnavailable, backoff_delay
 from pipeline.runtime.bus import Outbox, group_for, make_consumer, make_producer, next_offsets
 from pipeline.runtime.indexes import open_index
+from pipeline.runtime.lock import DataDirLock
 from pipeline.runtime.loop import Batch, RunReport, open_connectors, run_connectors
 from pipeline.runtime.metrics import ProgressWatch
 from pipeline.runtime.steps import make_enricher, Origin, enrich_step, index_step
@@ -80,6 +81,11 @@ class ConnectorsWorker(_Worker):
     role = "connectors"
 
     def run(self, stop: threading.Event, *, once: bool = False) -> RunReport:
+        """The stage loop; it holds the data_dir lock, where the connectors' checkpoints live."""
+        with DataDirLock(self.settings.data_dir, "newswire connectors worker"):
+            return self._run(stop, once)
+
+    def _run(self, stop: threading.Event, once: bool) -> RunReport:
         connectors = open_connectors(self.settings)
         self.outbox = Outbox(make_producer(self.settings), self.settings)
         self.watch.start()

@@ -115,11 +115,20 @@ class Fingerprint:
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any], layout: BandLayout | None = None) -> Fingerprint:
-        """Rebuild a fingerprint from `to_stored()` output (shingles optional: without them checks estimate)."""
-        signature = tuple(int(v) for v in stored["signature"])
+        """Rebuild a fingerprint from `to_stored()` output, or from a part of it.
+
+        Shingles are optional (without them checks estimate from the signature); so are the
+        signature and the band keys (an index that verifies on the shingles keeps only those
+        and the count: the keys are its own field). Band keys missing beside a signature are
+        recomputed from it.
+        """
+        signature = tuple(int(v) for v in stored.get("signature") or ())
         packed = base64.b64decode(stored.get("shingles") or "")
-        shingles = frozenset(int(v) for v in np.frombuffer(packed, dtype="<u4"))
-        keys = band_keys(signature, layout or LAYOUT)
+        shingles = frozenset(np.frombuffer(packed, dtype="<u4").tolist())
+        if "band_keys" in stored:
+            keys = tuple(stored["band_keys"])
+        else:
+            keys = band_keys(signature, layout or LAYOUT) if signature else ()
         return cls(shingles=shingles, shingle_count=int(stored["shingle_count"]), signature=signature, band_keys=keys)
 
 

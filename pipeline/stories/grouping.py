@@ -9,9 +9,10 @@ threshold `SAME_STORY_THRESHOLD` was measured on the development half of eval/st
 (`python -m eval.stories --sweep`) and is reported on the held-out half.
 
 `StoryBook` is the in-memory form of the lookup the indexes do (band key → earlier
-articles): the evaluation runs it, and the embedded index can follow the same rule. A story's
-id is the id of its earliest copy by (published_at, id), so every process that sees the same
-copies reaches the same story id whatever order it saw them in.
+articles; the indexes' own is pipeline.runtime.stories): the evaluation runs it. A story's id
+is the id of its first copy seen: the earliest by (seen_at, id), `seen_at` being when newswire
+first stored the copy. Two copies seen at once (two workers) are ordered by the same total
+order everywhere, so whoever merges them picks the same story.
 """
 
 from __future__ import annotations
@@ -64,14 +65,14 @@ class StoryCopy:
     """One article as the story lookup knows it."""
 
     id: str
-    published_at: datetime | None
+    seen_at: datetime | None
     fingerprint: Fingerprint | None
     story_id: str = ""
 
     @property
     def order(self) -> tuple[datetime, str]:
-        """Earlier copies first: (published_at, id); undated articles after dated ones."""
-        return (self.published_at or _UNDATED, self.id)
+        """Copies seen first come first: (seen_at, id); a copy without a time after the others."""
+        return (self.seen_at or _UNDATED, self.id)
 
 
 @dataclass
@@ -97,7 +98,7 @@ class StoryBook:
         """The candidates that verify as the same story."""
         return [c for c in self.candidates(fingerprint) if c.fingerprint and same_story(fingerprint, c.fingerprint, self.threshold)]
 
-    def add(self, article_id: str, published_at: datetime | None, fingerprint: Fingerprint | None) -> str:
+    def add(self, article_id: str, seen_at: datetime | None, fingerprint: Fingerprint | None) -> str:
         """Record an article and return its story id (its own id when no earlier copy verifies).
 
         When the article joins two stories, or is itself earlier than the story it joins, the
@@ -107,8 +108,8 @@ class StoryBook:
         if article_id in self.copies:
             return self.copies[article_id].story_id
         matched = self.matches(fingerprint) if fingerprint else []
-        story_id = story_of(StoryCopy(article_id, published_at, fingerprint), [self.copies[m.story_id] for m in matched])
-        self.copies[article_id] = StoryCopy(article_id, published_at, fingerprint, story_id)
+        story_id = story_of(StoryCopy(article_id, seen_at, fingerprint), [self.copies[m.story_id] for m in matched])
+        self.copies[article_id] = StoryCopy(article_id, seen_at, fingerprint, story_id)
         for key in fingerprint.band_keys if fingerprint else ():
             self.by_band[key].append(article_id)
         for root in {m.story_id for m in matched} - {story_id}:

@@ -18,6 +18,8 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+from pipeline.errors import StorageError
+
 __all__ = ["MIN_CONFIDENCE", "MIN_LETTERS", "detect_language"]
 
 logger = logging.getLogger(__name__)
@@ -31,7 +33,10 @@ _MAX_CHARS = 1500  # the title and the start of the body say it; the rest only c
 def _identifier() -> Any:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    try:  # the library unpacks its model through a temporary file: a full disk refuses it
+        identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    except OSError as e:
+        raise StorageError(f"the language model cannot be unpacked: its temporary file cannot be written ({e.strerror or e})") from None
     identifier.set_languages([code for code in identifier.labels if len(code) == 2])
     logger.debug("language model loaded languages=%d", len(identifier.labels))
     return identifier

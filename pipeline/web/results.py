@@ -2,9 +2,9 @@
 
 The pages and the JSON API call the same functions here (`find_stories`, `find_quotes`,
 `group_by_speaker`, the `*_json` shapes), so the page shows what `/api/` returns. Hits of one
-story are shown as one result with its copies: the copies a hit carries (a `copies` list of
-articles, once the index collapses on `story_id`, issue 15) and the other hits of the page with
-the same `story_id`; an article without one is its own story.
+story are shown as one result: the index collapses on `story_id` (one hit per story, with its
+story's `story_copies`), and the other hits of the page with the same `story_id` (when every
+copy was asked for) are listed under it; an article without one is its own story.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ __all__ = [
 
 
 def story_id_of(article: EnrichedArticle) -> str:
-    """The story an article belongs to: its `story_id` once articles carry one (issue 15), else itself."""
-    return getattr(article, "story_id", None) or article.id
+    """The story an article belongs to: its `story_id` (set by the index), else itself."""
+    return article.story_id or article.id
 
 
 @dataclass
@@ -51,20 +51,19 @@ class Story:
 
     @property
     def size(self) -> int:
-        """How many copies the story has (the lead included): the index's count when it keeps one."""
-        counted = getattr(self.lead.article, "copies", None)
-        return max(counted if isinstance(counted, int) else 0, 1 + len(self.copies))
+        """How many copies the story has (the lead included): the index's count of the story, at least those found."""
+        return max(self.lead.story_copies, 1 + len(self.copies))
 
 
 def group_stories(hits: list[SearchHit]) -> list[Story]:
-    """One Story per story_id, in the order of each story's best hit; a hit's own `copies` are kept."""
+    """One Story per story_id, in the order of each story's best hit."""
     stories: dict[str, Story] = {}
     for hit in hits:
         key = story_id_of(hit.article)
         if key in stories:
             stories[key].copies.append(hit.article)
         else:
-            stories[key] = Story(hit, list(getattr(hit, "copies", None) or []))
+            stories[key] = Story(hit)
     return list(stories.values())
 
 
@@ -88,10 +87,9 @@ class SpeakerQuotes:
 
 
 def quotes_for(article: EnrichedArticle, query: SearchQuery) -> list[Quote]:
-    """The article's quotes a result shows: with a speaker filter, only that speaker's."""
-    if not query.speaker:
-        return list(article.quotes)
-    return [quote for quote in article.quotes if name_matches(query.speaker, quote.speaker)]
+    """The article's quotes a result shows, direct quotes before reported speech; with a speaker filter, only that speaker's."""
+    chosen = [quote for quote in article.quotes if not query.speaker or name_matches(query.speaker, quote.speaker)]
+    return sorted(chosen, key=lambda quote: quote.kind != "direct")
 
 
 def find_quotes(index: Index, query: SearchQuery, limit: int) -> list[QuoteHit]:
@@ -143,9 +141,7 @@ def _article_ref(article: EnrichedArticle) -> dict[str, Any]:
 
 
 def _quote_fields(quote: Quote) -> dict[str, Any]:
-    fields = quote.model_dump(mode="json")
-    fields.setdefault("kind", "direct")  # quotes are direct until the model says otherwise (issue 16)
-    return fields
+    return quote.model_dump(mode="json")
 
 
 def story_json(story: Story, marks: tuple[str, str]) -> dict[str, Any]:

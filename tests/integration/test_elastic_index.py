@@ -257,7 +257,10 @@ def test_write_and_search_round_trip_with_filters_and_highlights(index):
 
     hits = index.search(SearchQuery(text="civilian protection"))
     assert [h.article.id for h in hits] == [seed.id]
-    assert hits[0].article == seed  # the whole EnrichedArticle comes back from _source
+    # The whole EnrichedArticle comes back from _source, with what the index keeps: its story, its sources.
+    found = hits[0].article
+    assert found.story_id == seed.id and found.copies == 1 and found.sources == [seed.source]
+    assert found.model_copy(update={"story_id": None, "copies": None, "sources": []}) == seed
     assert hits[0].score > 0
     assert any("[civilian]" in s or "[civilians]" in s for s in hits[0].snippets), hits[0].snippets
 

@@ -104,7 +104,7 @@ def test_the_api_over_elasticsearch_answers_as_over_the_embedded_index(index, se
     assert facets["person"] == [{"value": "Antony Blinken", "count": 2}, {"value": "David Cameron", "count": 1}]
     assert [len(group["quotes"]) for group in quotes["speakers"]] == [2] and quotes["speakers"][0]["speaker"] == "Antony Blinken"
     assert article["title"] == "Harbour reopens"
-    assert page.status_code == 200 and page.text.count('<li class="quote">') == 2
+    assert page.status_code == 200 and page.text.count('<li class="quote quote-direct">') == 2
     assert missing.status_code == 404
 
 

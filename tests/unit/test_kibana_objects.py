@@ -291,3 +291,19 @@ def test_kql_field_extraction_understands_nested_groups():
         "quotes", "quotes.text", "quotes.speaker", "people",
     ]
     assert _kql_fields("") == []
+
+
+def test_stories_are_counted_beside_their_copies():
+    """Issue 15: a "stories vs copies" view and a count of unique stories (a cardinality of story_id)."""
+    counted = {}
+    for vis in _by_type("visualization"):
+        aggs = json.loads(vis["attributes"]["visState"])["aggs"]
+        unique = {agg["params"].get("field") for agg in aggs if agg["type"] == "cardinality"}
+        if "story_id" in unique:
+            counted[vis["id"]] = {agg["type"] for agg in aggs}
+    assert {"newswire-stories-vs-copies", "newswire-unique-stories"} <= set(counted)
+    assert all("count" in kinds for kinds in counted.values()), "stories shown beside the copies they count"
+    assert FIELDS["story_id"]["type"] == "keyword"
+    stories = [s for s in _by_type("search") if "copies" in s["attributes"]["columns"]]
+    assert stories and "copies" in _kql_fields(_search_source(stories[0])["query"]["query"])
+

@@ -61,7 +61,8 @@ def test_rss20(server, tmp_path):
     )
     assert "trackReader" not in ferry.body and "color" not in ferry.body and "<" not in ferry.body
     assert ferry.url == server.url("/news/ferry-resumes")  # relative link resolved against the feed
-    assert ferry.id == server.url("/feed.xml") + "#story-1001"  # a bare guid, qualified by the feed
+    # The canonical link is the id (a guid only without a link): https, as every variant of the link maps to it.
+    assert ferry.id == server.url("/news/ferry-resumes").replace("http://", "https://")
     assert ferry.published_at == datetime(2024, 1, 2, 9, 30, tzinfo=timezone.utc)
     assert ferry.authors == ["Maria Lopes"]
     assert ferry.categories == ["Transport", "Weather"]
@@ -71,9 +72,9 @@ def test_rss20(server, tmp_path):
 
     pier = articles["Council approves new pier & boardwalk"]  # entity in the title decoded
     assert pier.body == "The council voted 7 to 2 for the new pier.\n\nWork starts in spring."
-    assert pier.id == "http://harbour.example/news/new-pier"  # no guid: the link
+    assert pier.id == "https://harbour.example/news/new-pier"  # no guid: the link
 
-    assert articles["Lighthouse open day"].id == "http://harbour.example/news/lighthouse"  # guid is a URL
+    assert articles["Lighthouse open day"].id == "https://harbour.example/news/lighthouse"  # no link; the guid is a URL
     tides = articles["Tide tables for January"]  # no guid, no link: a hash of title and date
     assert tides.id.startswith(server.url("/feed.xml") + "#sha256:")
     assert tides.url is None
@@ -88,7 +89,7 @@ def test_ids_are_stable_across_fetches(server, tmp_path):
 def test_rss10(server, tmp_path):
     articles = by_title(read_feed(server, tmp_path, "rss10.xml", "application/rdf+xml"))
     vineyard = articles["Vineyard harvest breaks record"]
-    assert vineyard.id == "http://valley.example/2024/vineyard"
+    assert vineyard.id == "https://valley.example/2024/vineyard"
     assert vineyard.body == "Growers picked 40 tonnes of grapes this year."
     assert vineyard.authors == ["Ana Costa"] and vineyard.categories == ["Agriculture"]
     assert vineyard.published_at == datetime(2024, 1, 3, 10, 0, tzinfo=timezone.utc)
@@ -100,7 +101,7 @@ def test_rss091_in_latin1(server, tmp_path):
     articles = by_title(read_feed(server, tmp_path, "rss091.xml", "text/xml"))
     snow = articles["Snow closes the pass"]
     assert "Café owners are worried." in snow.body
-    assert snow.id == "http://mountain.example/snow-pass.html"
+    assert snow.id == "https://mountain.example/snow-pass.html"
     assert snow.published_at is None and snow.language == "en-us"
     assert len(articles) == 2
 
@@ -108,7 +109,7 @@ def test_rss091_in_latin1(server, tmp_path):
 def test_atom(server, tmp_path):
     articles = by_title(read_feed(server, tmp_path, "atom.xml", "application/atom+xml"))
     flood = articles["Flood defences tested"]  # an HTML title becomes text
-    assert flood.id == "tag:river.example,2024:flood"
+    assert flood.id == "https://river.example/blog/posts/flood.html"  # the link, not the tag: URI
     assert flood.url == "http://river.example/blog/posts/flood.html"  # xml:base applied
     assert flood.body == "Barriers hold\n\nThe new barriers held back the river on Friday.\n\nResidents were relieved."
     assert flood.authors == ["Lena Berg", "Tom Weir"]

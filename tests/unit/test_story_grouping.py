@@ -98,7 +98,7 @@ def test_lsh_finds_copies_with_a_quarter_of_their_shingles_in_common() -> None:
     assert LAYOUT.candidate_probability(0.01) < 0.01
 
 
-def test_the_story_id_is_the_earliest_copy_whatever_the_order_seen() -> None:
+def test_the_story_id_is_the_copy_seen_first_whatever_order_the_book_is_told() -> None:
     copies = [
         ("wire", T0, WIRE),
         ("portal", T0.replace(hour=7), "\n\n".join(PARAGRAPHS[:5])),
@@ -134,3 +134,18 @@ def test_the_boilerplate_list_has_no_duplicates_and_spares_news_paragraphs() -> 
     assert patterns and len(patterns) == len(set(patterns))
     for paragraph in PARAGRAPHS:
         assert story_words(paragraph), paragraph
+
+
+def test_the_stories_package_stays_a_stage_layer() -> None:
+    """pipeline.stories may import only the core (pipeline.article, pipeline.errors, pipeline.urls) and itself."""
+    import ast
+    from importlib import resources
+    from pathlib import Path
+
+    allowed = ("pipeline.article", "pipeline.errors", "pipeline.urls", "pipeline.stories")
+    for path in Path(resources.files("pipeline.stories")).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            for name in names:
+                if name.split(".")[0] in ("pipeline", "connectors"):
+                    assert name.startswith(allowed), f"{path.name} imports {name}"

@@ -148,7 +148,7 @@ def test_copies_of_one_story_are_one_result_with_the_copies_listed():
     first = StoryArticle(id="wire/1", title="Port strike", body="b", story_id="wire/1", copies=3)
     copy = StoryArticle(id="paper/1", title="Port strike (copy)", body="b", story_id="wire/1")
     other = StoryArticle(id="other", title="Other", body="b", story_id="other")
-    stories = group_stories([SearchHit(first, 2.0), SearchHit(other, 1.5), SearchHit(copy, 1.0)])
+    stories = group_stories([SearchHit(first, 2.0, story_copies=3), SearchHit(other, 1.5), SearchHit(copy, 1.0)])
     assert [(s.lead.article.id, [c.id for c in s.copies], s.size) for s in stories] == [
         ("wire/1", ["paper/1"], 3), ("other", [], 1),
     ]
@@ -164,7 +164,8 @@ def test_the_results_page_lists_the_copies_of_a_story(tmp_path):
     class StoryIndex(EmbeddedIndex):  # the articles carry story_id, as they will once issue 15 lands
         def search(self, query):
             return [
-                SearchHit(StoryArticle(**hit.article.model_dump(), story_id="story-1" if hit.article.language == "en" else None), hit.score, hit.snippets)
+                SearchHit(StoryArticle(**{**hit.article.model_dump(), "story_id": "story-1" if hit.article.language == "en" else None}),
+                          hit.score, hit.snippets)
                 for hit in super().search(query)
             ]
 
@@ -180,7 +181,7 @@ def test_the_results_page_lists_the_copies_of_a_story(tmp_path):
 def test_the_speaker_page_lists_one_speakers_quotes_by_month(client):
     page = client.get("/speaker", params={"name": "Antony Blinken"}).text
     assert "2 quotes over time" in page and '<h2 id="month-1">2024-05' in page
-    assert page.count('<li class="quote">') == 2 and "David Cameron" not in re.sub(r"<p class=\"summary\">.*?</p>", "", page, flags=re.S)
+    assert page.count('<li class="quote quote-direct">') == 2 and "David Cameron" not in re.sub(r"<p class=\"summary\">.*?</p>", "", page, flags=re.S)
 
 
 def test_a_facet_link_narrows_and_the_filter_can_be_removed(client):
@@ -188,7 +189,7 @@ def test_a_facet_link_narrows_and_the_filter_can_be_removed(client):
     link = re.search(r'<section class="facet" data-facet="speaker">.*?<a href="([^"]+)"[^>]*>Antony Blinken</a>', page, re.S)
     narrowed = client.get(html.unescape(link.group(1))).text
     assert html.unescape(link.group(1)) == "/?q=Blinken&speaker=Antony+Blinken"
-    assert re.search(r"\b1 article\b", narrowed) and narrowed.count('<li class="quote">') == 2, "only his quotes are shown"
+    assert re.search(r"\b1 article\b", narrowed) and narrowed.count('<li class="quote quote-direct">') == 2, "only his quotes are shown"
     assert 'href="/?q=Blinken" aria-label="Remove the filter Speakers: Antony Blinken"' in narrowed
 
 

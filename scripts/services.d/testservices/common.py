@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -48,6 +49,15 @@ class ServiceError(Exception):
         self.log = log
 
 
+def node_sources_digest() -> str:
+    """A fingerprint of the test node's launcher and module sources in this checkout."""
+    digest = hashlib.sha256()
+    sources = SERVICES_D / "elasticsearch"
+    for path in sorted(p for p in sources.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(sources)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where everything lives under the cache folder (default <repo>/.cache/services)."""
@@ -67,7 +77,9 @@ class Layout:
 
     @property
     def run(self) -> Path:
-        return self.root / "run"
+        """The shared pair's folder, one per version of the test node's sources: a session never reuses
+        a pair whose node was built from other sources (another branch's modules), nor stops it."""
+        return self.root / "pairs" / node_sources_digest()[:16]
 
     @property
     def state_file(self) -> Path:

@@ -18,6 +18,8 @@ segments, IDNA hosts) is url-normalize's; what is news-specific is done here on 
   keeps a `#!` route, as its `?_escaped_fragment_=` query).
 
 The canonical URL is an identity key, not a link to follow: the article keeps its `url` as given.
+A core module: connectors reach it through `pipeline.plugin`, the indexes (which store
+`canonical_url` to find an article indexed under an older id) import it directly.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ _AMP_SWITCHES = {("amp", ""), ("amp", "1"), ("amp", "true"), ("outputtype", "amp
 @lru_cache(maxsize=1)
 def tracking_parameters() -> tuple[frozenset[str], tuple[str, ...]]:
     """(exact names, name prefixes) from tracking_parameters.txt, lowercased; read once."""
-    text = resources.files(__package__).joinpath("tracking_parameters.txt").read_text(encoding="utf-8")
+    text = resources.files("pipeline").joinpath("tracking_parameters.txt").read_text(encoding="utf-8")
     names, prefixes = set(), []
     for line in text.splitlines():
         name = line.split("#", 1)[0].strip().lower()
