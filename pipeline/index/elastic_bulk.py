@@ -48,6 +48,9 @@ Verdict = Literal["indexed", "stale", "failed", "retry", "alone", "fatal"]
 SendBulk = Callable[[list[dict[str, Any]]], Iterable[tuple[bool, dict[str, Any]]]]
 """Sends actions in order and yields one (ok, {op_type: item}) per action, like `streaming_bulk`."""
 
+Retarget = Callable[[list[dict[str, Any]]], None]
+"""Before a retry, points actions sent to an index by name at where their document lives now (in place)."""
+
 
 def build_action(article: EnrichedArticle, alias: str) -> dict[str, Any]:
     """The bulk action of one article: `_id` = article id, external version, the document as `_source`."""
@@ -155,8 +158,10 @@ class BulkWriter:
         max_delay: float = 30.0,
         describe_target: str = "Elasticsearch",
         rng: random.Random | None = None,
+        retarget: Retarget | None = None,
     ) -> None:
         self.send = send
+        self.retarget = retarget
         self.alias = alias
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -205,6 +210,8 @@ class BulkWriter:
                     f"{self.describe_target}: stopped with {len(pending)} of {len(articles)} articles "
                     f"not yet indexed after {attempt} attempts (last error: {reason})"
                 )
+            if self.retarget is not None:
+                self._retarget([built[p] for p in pending if built[p]["_index"] != self.alias])  # type: ignore[index]
         final = [result for result in results if result is not None]
         counts = {status: sum(1 for r in final if r.status == status) for status in ("indexed", "stale", "failed")}
         logger.info(
@@ -213,6 +220,16 @@ class BulkWriter:
             (time.monotonic() - started) * 1000,
         )
         return final
+
+    def _retarget(self, actions: list[dict[str, Any]]) -> None:
+        """Ask where the documents of `actions` live now (a mapping move may have copied them on); a failed
+        lookup leaves them as they were, the next round tries again."""
+        if not actions:
+            return
+        try:
+            self.retarget(actions)  # type: ignore[misc]
+        except (TransportError, ApiError) as e:
+            logger.warning("elasticsearch retarget failed alias=%s reason=%r", self.alias, describe_error(e))
 
     def _round(
         self,

@@ -1,10 +1,12 @@
 """Installing the index template, the versioned index and its alias; moving to a new mapping version.
 
     setup:  template `<alias>` (patterns `<alias>-*`) ─▶ index `<alias>-v<N>` ─▶ alias `<alias>` (write index)
+            (after rollovers the alias holds `<alias>-v<N>-000002`… too, all of version N: nothing to do)
     a new mapping version N+1:
         create `<alias>-v<N+1>` · block writes on `-v<N>` and wait for the writes in flight there ·
         refresh it · copy every document client-side (scan + bulk, keeping each external version) ·
         move the alias in one atomic request · keep `-v<N>` read-only for rollback.
+        Every index of an older version behind the alias (rolled-over ones too) is copied into the one new index.
     Writers meanwhile get a per-article 403 (cluster block) from `-v<N>`, back off and retry
     through the alias, so they land in `-v<N+1>` once the alias moved.
     A document that does not fit the new mapping stops the move: the alias stays where it
@@ -69,24 +71,24 @@ def setup_index(
     target = index_name(alias, template.version)
     holders = _alias_holders(client, alias)
     blocking = not holders and client.indices.exists(index=alias).body  # a concrete index squats the alias name
-    for holder in holders:
-        found = _mapping_version(client, holder)
+    versions = {holder: _mapping_version(client, holder) for holder in holders}
+    for holder, found in versions.items():
         if found is not None and found > template.version:
             raise ServiceError(
                 f"alias {alias} points at {holder} with mapping version {found}, newer than this newswire's "
                 f"{template.version}: upgrade newswire instead of downgrading the index"
             )
-    created = _create_index(client, target, template)
-    if created:
-        lines.append(f"created index {target} (mapping version {template.version})")
-    if holders == [target]:
-        if not holders_write_flag(client, alias, target):
-            client.indices.update_aliases(actions=[{"add": {"index": target, "alias": alias, "is_write_index": True}}])
-            lines.append(f"made {target} the write index of alias {alias}")
-        if not created:
-            lines.append(f"index {target} and alias {alias} are up to date (mapping version {template.version})")
+    current = [holder for holder in holders if versions[holder] == template.version]  # `target` and its rollovers
+    if current and len(current) == len(holders):
+        if not any(holders_write_flag(client, alias, holder) for holder in current):
+            newest = max(current)
+            client.indices.update_aliases(actions=[{"add": {"index": newest, "alias": alias, "is_write_index": True}}])
+            lines.append(f"made {newest} the write index of alias {alias}")
+        lines.append(f"alias {alias} and its {len(current)} index(es) are up to date (mapping version {template.version})")
         return lines
-    sources = [holder for holder in holders if holder != target] + ([alias] if blocking else [])
+    if _create_index(client, target, template):
+        lines.append(f"created index {target} (mapping version {template.version})")
+    sources = [holder for holder in holders if holder not in current] + ([alias] if blocking else [])
     try:
         for source in sources:
             _block_writes_and_wait(client, source)
@@ -100,7 +102,8 @@ def setup_index(
         for source in sources:
             _unblock_writes(client, source)
         raise
-    actions: list[dict[str, Any]] = [{"remove": {"index": holder, "alias": alias}} for holder in holders if holder != target]
+    actions: list[dict[str, Any]] = [{"remove": {"index": holder, "alias": alias}} for holder in holders if holder not in current]
+    actions += [{"add": {"index": holder, "alias": alias, "is_write_index": False}} for holder in current if holder != target]
     if blocking:
         actions.append({"remove_index": {"index": alias}})
     actions.append({"add": {"index": target, "alias": alias, "is_write_index": True}})

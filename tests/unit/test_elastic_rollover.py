@@ -1,0 +1,22 @@
+"""Rollover names and thresholds (the node's part is in tests/integration/test_rollover.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.index.elastic_rollover import next_index, rollover_conditions
+from pipeline.settings import ElasticsearchSettings
+
+
+def test_the_next_index_keeps_the_mapping_version_and_counts_up() -> None:
+    assert next_index("news-articles-v3") == "news-articles-v3-000002"
+    assert next_index("news-articles-v3-000002") == "news-articles-v3-000003"
+    assert next_index("a-v12-000999") == "a-v12-001000"
+    with pytest.raises(ValueError, match="not a newswire index name"):
+        next_index("news-articles")
+
+
+def test_thresholds_become_the_rollover_conditions() -> None:
+    assert rollover_conditions(ElasticsearchSettings()) == {}
+    configured = ElasticsearchSettings(rollover_max_docs=1000, rollover_max_primary_shard_size=50 * 2**30, rollover_max_age=86400.5)
+    assert rollover_conditions(configured) == {"max_docs": 1000, "max_primary_shard_size": f"{50 * 2**30}b", "max_age": "86400s"}
