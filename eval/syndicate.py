@@ -200,8 +200,7 @@ def _story_records(index: int, source: dict, rewrites: dict[str, str]) -> list[d
 
 def _eval_articles() -> list[dict]:
     records = []
-    # 001-037 only: the development articles added later (300 and up) are not part of this fixed set
-    for n, path in enumerate(sorted(ARTICLES.glob("0[0-9][0-9]_*.txt"))):
+    for n, path in enumerate(sorted(ARTICLES.glob("[0-9]*.txt"))):
         title, _, body = path.read_text(encoding="utf-8").partition("\n\n")
         when = datetime(2026, 1, 1) + timedelta(days=n * 9, hours=n)
         records.append(_record(f"articles/{path.stem}", title.strip(), body.strip(), when, f"articles/{path.stem}",

@@ -15,12 +15,11 @@ so that a caller can keep its default (English processing) rather than act on a 
 from __future__ import annotations
 
 import logging
+from array import array
 from functools import lru_cache
 from typing import Any
 
-from pipeline.errors import StorageError
-
-__all__ = ["MIN_CONFIDENCE", "MIN_LETTERS", "detect_language"]
+__all__ = ["MIN_CONFIDENCE", "MIN_LETTERS", "detect_language", "load_language_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,15 +30,45 @@ _MAX_CHARS = 1500  # the title and the start of the body say it; the rest only c
 
 @lru_cache(maxsize=1)
 def _identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from py3langid.langid import LanguageIdentifier
 
-    try:  # the library unpacks its model through a temporary file: a full disk refuses it
-        identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    except OSError as e:
-        raise StorageError(f"the language model cannot be unpacked: its temporary file cannot be written ({e.strerror or e})") from None
+    ptc, pc, classes, nextmove, row, output = _model_arrays()
+    identifier = LanguageIdentifier(ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row)
     identifier.set_languages([code for code in identifier.labels if len(code) == 2])
     logger.debug("language model loaded languages=%d", len(identifier.labels))
     return identifier
+
+
+def _model_arrays() -> tuple:
+    """The shipped model's arrays, decompressed in memory.
+
+    py3langid's own loader streams the model through a temporary file (68 MB): on a full disk
+    or a read-only /tmp the first article of a run would fail for a reason that has nothing to do
+    with it. In memory it costs the same 68 MB for the moment of loading, once per process.
+    """
+    import lzma
+    from io import BytesIO
+    from pathlib import Path
+
+    import numpy as np
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    path = Path(MODEL_FILE) if Path(MODEL_FILE).is_absolute() else Path(MODEL_DIR) / MODEL_FILE
+    with lzma.open(path) as packed, np.load(BytesIO(packed.read()), allow_pickle=False) as data:
+        return (np.asarray(data["ptc"]), np.asarray(data["pc"]), data["classes"].tolist(),
+                _unsigned(data["nextmove"]), _unsigned(data["nextmove_row"]), data["out_feat"].tolist())
+
+
+def _unsigned(values: Any) -> array:
+    """A NumPy unsigned integer array as the stdlib array the identifier walks."""
+    out = array({2: "H", 4: "I", 8: "L"}[values.dtype.itemsize])
+    out.frombytes(values.tobytes())
+    return out
+
+
+def load_language_model() -> None:
+    """Load the model now (a process that forks or drops privileges loads it first); later calls are free."""
+    _identifier()
 
 
 def detect_language(title: str, body: str) -> str | None:

@@ -13,6 +13,7 @@ enricher, and `check_contained` asserts the property on what it left behind.
 
 from __future__ import annotations
 
+import codecs
 import io
 import multiprocessing
 import os
@@ -31,6 +32,26 @@ DEADLINE = 120.0
 MEMORY_HEADROOM = 1024 * 1024 * 1024
 NOBODY = 65534
 SECRET = "hostile-secret-9f2c41"  # set in the environment of every contained child; must never be stored or shown
+
+
+def _load_while_root() -> None:
+    """Import what a run imports on first use, before the child drops root.
+
+    Python and its standard library may live where the dropped user cannot read (on the CI
+    machine, under /root): a module or codec first imported after setuid would fail for a reason
+    that has nothing to do with the case under test. A deployment loads its code before it
+    drops privileges in the same way.
+    """
+    import importlib
+
+    for module in ("sqlite3", "importlib.readers", "importlib.resources", "pipeline.runtime.embedded",
+                   "pipeline.index.embedded", "pipeline.runtime.deadletters", "pipeline.settings", "tests.conftest"):
+        importlib.import_module(module)
+    from pipeline.plugin.registry import known_types
+
+    known_types()  # every connector plugin, through its entry point
+    for codec in ("utf-8-sig", "cp437", "latin-1", "ascii", "idna"):
+        codecs.lookup(codec)
 
 
 @dataclass
@@ -56,6 +77,9 @@ def contained(work: Callable[[], Any], *, user: int | None = None, file_size: in
 
     `file_size` sets RLIMIT_FSIZE: a write past it fails with EFBIG, as on a full disk.
     """
+    from pipeline.stories.language import load_language_model
+
+    load_language_model()  # in the parent, once: every forked child has it, as a deployment loads models before dropping root
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
 
@@ -69,6 +93,7 @@ def contained(work: Callable[[], Any], *, user: int | None = None, file_size: in
             if file_size is not None:
                 resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
             if user is not None and os.getuid() == 0:
+                _load_while_root()
                 os.setgid(user)
                 os.setuid(user)
             from pipeline.commands.console import configure_logging
@@ -162,7 +187,7 @@ class Embedded:
         return contained(work, **limits)
 
     def indexed(self) -> dict[str, Any]:
-        """Every indexed article by id (every copy, not one per story)."""
+        """Every indexed article by id."""
         from pipeline.index.embedded import EmbeddedIndex
         from pipeline.runtime.indexes import index_path
         from pipeline.search import SearchQuery
