@@ -108,6 +108,18 @@ def indexed_ids(settings: Settings) -> list[str]:
         client.close()
 
 
+def sink_caught_up(settings: Settings) -> bool:
+    """True when the sink group's committed offsets are the enriched topic's end offsets."""
+    from pipeline.runtime.bus import committed_offsets, end_offsets, group_for, make_consumer
+
+    consumer = make_consumer(settings, group_for(settings, "sink"))
+    try:
+        topic = settings.topics.enriched
+        return committed_offsets(consumer, topic) == end_offsets(consumer, topic)
+    finally:
+        consumer.close()
+
+
 def remove_index(settings: ElasticsearchSettings) -> None:
     """Delete the versioned indices behind a test's alias (the alias goes with them) and its template."""
     with Elasticsearch(settings.hosts) as client:

@@ -27,7 +27,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
 from pipeline.article import EnrichedArticle, Entity
-from pipeline.runtime.bus import committed_offsets, end_offsets, group_for, make_consumer
+from pipeline.runtime.bus import committed_offsets, group_for, make_consumer
 from pipeline.runtime.deadletters import read_deadletters
 from pipeline.runtime.distributed import setup_services
 from tests.conftest import REPO
@@ -37,6 +37,7 @@ from tests.integration.support import (
     indexed_ids,
     running_tasks,
     settings_of,
+    sink_caught_up,
     start_worker,
     stop_worker,
     wait_for,
@@ -117,15 +118,6 @@ def _assert_exactly_once(settings, expected: list[str], workers: Workers) -> Non
         assert "Traceback" not in workers.log(name), workers.log(name)
 
 
-def _sink_caught_up(settings) -> bool:
-    consumer = make_consumer(settings, group_for(settings, "sink"))
-    try:
-        topic = settings.topics.enriched
-        return committed_offsets(consumer, topic) == end_offsets(consumer, topic)
-    finally:
-        consumer.close()
-
-
 def _sink_committed(settings) -> int:
     consumer = make_consumer(settings, group_for(settings, "sink"))
     try:
@@ -165,7 +157,7 @@ def _stream_through_an_outage(settings, config: Path, articles: Path, logs: Path
         wait_for(lambda: _offsets_never_ahead(settings, workers, samples) >= len(expected), 600, "every article indexed")
         # For docs/stack.md (what an outage costs), never asserted: seconds away, seconds to catch up once back.
         print(f"{service} {'kill -9' if hard else 'SIGTERM'}: down {up - down:.0f} s, all indexed {time.monotonic() - up:.0f} s after it was back")
-        wait_for(lambda: _sink_caught_up(settings), 120, "the sink's offsets committed to the end")
+        wait_for(lambda: sink_caught_up(settings), 120, "the sink's offsets committed to the end")
         workers.check()
         if service == "elasticsearch":
             assert "elasticsearch bulk retry" in workers.log("sink"), "the sink met the outage and retried"
@@ -285,7 +277,7 @@ def test_two_sinks_in_a_429_storm_back_off_keep_their_offsets_and_index_everythi
                      300, "both sinks to have a whole bulk request refused with 429")
         wait_for(lambda: _offsets_never_ahead(settings, workers, samples) >= len(expected), 900, "every article indexed")
         assert any(0 < committed < len(expected) for committed, _ in samples), f"sampled mid-storm too: {samples}"
-        wait_for(lambda: _sink_caught_up(settings), 120, "the sinks' offsets committed to the end")
+        wait_for(lambda: sink_caught_up(settings), 120, "the sinks' offsets committed to the end")
         workers.check()
         logs = workers.log("sink") + workers.log("sink-1")
         request_refusals, item_refusals = _refusals(logs, "request"), _refusals(logs, "item")

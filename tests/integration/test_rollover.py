@@ -23,11 +23,10 @@ from pipeline.index.elastic_rollover import prune, write_index
 from pipeline.index.elastic_setup import setup_index
 from pipeline.index.elastic_stories import upgrade_document
 from pipeline.index.elastic_template import load_template
-from pipeline.runtime.bus import committed_offsets, end_offsets, group_for, make_consumer
 from pipeline.runtime.deadletters import read_deadletters
 from pipeline.runtime.distributed import setup_services
 from pipeline.runtime.workers import SinkWorker
-from tests.integration.support import PEOPLE, remove_index, settings_of, wait_for, write_pipeline_config
+from tests.integration.support import PEOPLE, remove_index, settings_of, sink_caught_up, wait_for, write_pipeline_config
 
 pytestmark = pytest.mark.integration
 
@@ -67,15 +66,6 @@ def _indices(settings) -> list[str]:
         return sorted(client.indices.get_alias(name=settings.elasticsearch.index).body)
 
 
-def _caught_up(settings) -> bool:
-    consumer = make_consumer(settings, group_for(settings, "sink"))
-    try:
-        topic = settings.topics.enriched
-        return committed_offsets(consumer, topic) == end_offsets(consumer, topic)
-    finally:
-        consumer.close()
-
-
 @pytest.fixture
 def rollover_settings(tmp_path, kafka_bootstrap, es_hosts, unique_name):
     config = write_pipeline_config(
@@ -106,7 +96,7 @@ def test_a_stream_across_rollovers_with_redeliveries_keeps_every_article_once(ro
         _produce(settings, [_article(n) for n in SECOND]
                  + [_article(n) for n in FIRST]  # every article of the first wave delivered again
                  + [_article(n, later, "second") for n in NEWER])
-        wait_for(lambda: _caught_up(settings) and len(_documents(settings)) >= len(FIRST) + len(SECOND), 300,
+        wait_for(lambda: sink_caught_up(settings) and len(_documents(settings)) >= len(FIRST) + len(SECOND), 300,
                  "the second wave, the re-deliveries and the newer versions indexed")
     finally:
         stop.set()
