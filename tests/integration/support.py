@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -106,6 +107,14 @@ def indexed_ids(settings: Settings) -> list[str]:
         return sorted(hit["_id"] for hit in helpers.scan(client, index=alias, query={"query": {"match_all": {}}}, _source=False, size=1000))
     finally:
         client.close()
+
+
+def start_in_threads(workers: list, stop: threading.Event) -> list[threading.Thread]:
+    """Each worker's `run(stop)` in a thread of its own, started."""
+    threads = [threading.Thread(target=worker.run, args=(stop,)) for worker in workers]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
 def sink_caught_up(settings: Settings) -> bool:

@@ -26,7 +26,15 @@ from pipeline.index.elastic_template import load_template
 from pipeline.runtime.deadletters import read_deadletters
 from pipeline.runtime.distributed import setup_services
 from pipeline.runtime.workers import SinkWorker
-from tests.integration.support import PEOPLE, remove_index, settings_of, sink_caught_up, wait_for, write_pipeline_config
+from tests.integration.support import (
+    PEOPLE,
+    remove_index,
+    settings_of,
+    sink_caught_up,
+    start_in_threads,
+    wait_for,
+    write_pipeline_config,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -82,9 +90,7 @@ def test_a_stream_across_rollovers_with_redeliveries_keeps_every_article_once(ro
     settings = rollover_settings
     stop = threading.Event()
     sinks = [SinkWorker(settings), SinkWorker(settings)]
-    threads = [threading.Thread(target=sink.run, args=(stop,)) for sink in sinks]
-    for thread in threads:
-        thread.start()
+    threads = start_in_threads(sinks, stop)
     try:
         _produce(settings, [_article(n) for n in FIRST])
         wait_for(lambda: len(_documents(settings)) == len(FIRST), 300, "the first wave indexed")
