@@ -8,7 +8,8 @@
         move the alias in one atomic request · keep `-v<N>` read-only for rollback.
         Every index of an older version behind the alias (rolled-over ones too) is copied into the one new index.
     Writers meanwhile get a per-article 403 (cluster block) from `-v<N>`, back off and retry
-    through the alias, so they land in `-v<N+1>` once the alias moved.
+    through the alias, so they land in `-v<N+1>` once the alias moved (an article sent to an older
+    index by name is looked up again before each retry, and follows its copy there).
     A document that does not fit the new mapping stops the move: the alias stays where it
     was and writes are unblocked — never a broken index.
 
