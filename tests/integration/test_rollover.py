@@ -9,6 +9,7 @@ held the older one, nothing dead-lettered, the offsets committed to the end.
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -169,3 +170,32 @@ def test_prune_lists_then_deletes_the_old_indices_never_the_write_index(rollover
     config.write_text(config.read_text(encoding="utf-8").replace("rollover_max_docs: 120", "rollover_max_docs: 120\n  retention: 3600"), encoding="utf-8")
     assert main(["index", "prune", "-c", str(config)]) == 0
     assert "is older than the retention" in capsys.readouterr().err
+
+
+def test_newer_versions_sent_to_an_older_index_during_a_mapping_move_follow_their_copy(rollover_settings, caplog):
+    """The newer versions go to the rolled-over index by name; the move blocks it mid-write: they must land in the new index."""
+    settings = rollover_settings.elasticsearch
+    results: list = []
+    caplog.set_level(logging.WARNING, logger="pipeline.index.elastic_bulk")
+    with ElasticIndex(settings) as index:
+        index.write([_article(n) for n in range(20)])
+        assert index.rollover(force=True)
+        newer = [_article(n, T0 + timedelta(hours=1), "second") for n in range(20)]
+        writer = threading.Thread(target=lambda: results.extend(index.write(newer)))
+
+        def start_writing(step: str, source: str) -> None:
+            if step == "copying" and not writer.is_alive() and not results:
+                writer.start()  # the old indices are blocked now: the first bulk is refused, then retargeted
+
+        current = load_template()
+        with Elasticsearch(settings.hosts, request_timeout=60) as client:
+            setup_index(client, settings.index, type(current)(current.version + 1, current.settings, current.mappings),
+                        upgrade=upgrade_document, on_step=start_writing)
+        writer.join(timeout=300)
+    assert not writer.is_alive() and [r.status for r in results] == ["indexed"] * 20, results
+    refused = [r.getMessage() for r in caplog.records if "elasticsearch bulk retry" in r.getMessage()]
+    assert refused and "cluster_block_exception" in refused[0], "the first bulk met the block"
+    documents = _documents(rollover_settings)
+    assert sorted(hit["_id"] for hit in documents) == [f"wire/{n:05d}" for n in range(20)]
+    assert all(hit["_source"]["title"].endswith("(second edition)") for hit in documents)
+    assert {hit["_index"] for hit in documents} == {f"{settings.index}-v{current.version + 1}"}
