@@ -1,9 +1,13 @@
 """The rss connector: RSS 0.9x, 1.0, 2.0 and Atom feeds, fetched politely, parsed by feedparser.
 
-A good feed citizen: conditional GET (ETag / Last-Modified kept in the checkpoint), the
-feed's `<ttl>` (or RSS 1.0 `sy:updatePeriod`) honoured in `interval`, Retry-After and
-exponential backoff with jitter after failures, a permanent redirect remembered as the new
-feed URL, one request at a time per host (see connectors.http).
+A good feed citizen: conditional GET (ETag / Last-Modified kept in the checkpoint) and a hash
+of the body beside them (an unchanged body is a no-op without parsing; a server that keeps
+its ETag while the content changes is caught at the unconditional fetch made after every
+`REVALIDATE_AFTER` answers of 304, and from then on only the hash is trusted), a permanent
+redirect remembered as the new feed URL, and politeness per host name (pipeline.plugin.hosts).
+When it is polled is the fleet's business (pipeline.feeds.schedule): a read tells it what it
+found in `poll_report`, with the feed's `<ttl>` / `sy:updatePeriod` and the answer's
+`Cache-Control: max-age` as the least interval the feed asks for; a source failure is raised.
 
 Ids (`article_id_for`): the entry's canonical link, so the same article listed by several
 feeds, with tracking parameters, a `www.`/`m.` host or an AMP form, is one id; without a link
@@ -34,17 +38,20 @@ from pydantic import Field, SecretStr, model_validator
 from trafilatura.feeds import FeedParameters, determine_feed
 
 from pipeline.plugin import (
-    Article, Connector, ConnectorOptions, DeadLetter, Fetcher, FetchResult, HttpUrl, Record, Source, SourceError,
-    SourceRejected, Throttled, Yielded, article_id_for, backoff_delay, canonical_url, extract_page, fit_id, html_to_text,
-    redact, tidy_text,
+    MAX_INTERVAL, Article, Connector, ConnectorOptions, DeadLetter, Fetcher, FetchResult, HttpUrl, PollReport, Prefetch,
+    Record, Source, SourceError, SourceRejected, Yielded, article_id_for, canonical_url, extract_page, fit_id, host_of,
+    html_to_text, redact, tidy_text,
 )
 
 __all__ = ["RssConnector", "RssOptions", "feed_interval"]
 
 logger = logging.getLogger(__name__)
 
-MAX_BACKOFF = 6 * 3600.0
 MAX_FEED_TTL = 24 * 3600.0
+# Bodies become plain text (html_to_text) and links are resolved here, so feedparser's own HTML
+# sanitizer and relative-URI rewriting of content would be work thrown away.
+PARSE_OPTIONS = {"sanitize_html": False, "resolve_relative_uris": False}
+REVALIDATE_AFTER = 6  # after this many 304s in a row, fetch without validators and compare the body hash
 BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
@@ -52,13 +59,13 @@ SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30
 
 class RssOptions(ConnectorOptions):
     url: HttpUrl
-    interval: float = Field(default=300.0, gt=0)
+    interval: float = Field(default=300.0, gt=0, le=MAX_INTERVAL, allow_inf_nan=False)
     fetch_full_text: bool = False
     username: str | None = None
     password: SecretStr | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     max_entries: int | None = Field(default=None, ge=1)
-    host_delay: float = Field(default=1.0, ge=0)
+    host_delay: float = Field(default=1.0, ge=0, le=3600, allow_inf_nan=False)
     seen_ids: int = Field(default=5000, ge=1)
 
     @model_validator(mode="after")
@@ -107,13 +114,13 @@ class RssConnector(Connector):
     type = "rss"
     Options = RssOptions
     options: RssOptions
+    adaptive = True
 
     def __init__(self, name: str, options: RssOptions, context: Any) -> None:
         super().__init__(name, options, context)
         self._fetcher: Fetcher | None = None
         self._feed_ttl: float | None = None
-        self._failures = 0
-        self._retry_in: float | None = None
+        self._prefetched: Prefetch | None = None
 
     @classmethod
     def options_for_source(cls, source: str) -> dict | None:
@@ -138,9 +145,17 @@ class RssConnector(Connector):
         return redact(self.options.url)
 
     @property
+    def host(self) -> str | None:
+        return host_of(self.feed_url) or None
+
+    @property
+    def requested_interval(self) -> float | None:
+        """The least seconds between polls the feed asks for: its `<ttl>` or the answer's max-age."""
+        ttl = self._feed_ttl if self._feed_ttl is not None else self.checkpoint.get("ttl")
+        return max(ttl or 0.0, self.checkpoint.get("max_age") or 0.0) or None
+
+    @property
     def interval(self) -> float:
-        if self._retry_in is not None:
-            return self._retry_in
         ttl = self._feed_ttl if self._feed_ttl is not None else self.checkpoint.get("ttl")
         return max(self.options.interval, ttl or 0.0)
 
@@ -153,17 +168,8 @@ class RssConnector(Connector):
             self._fetcher = None
 
     def read(self) -> Iterator[Yielded]:
-        try:
-            yield from self._read()
-        except SourceError as e:
-            self._failures += 1
-            delay = backoff_delay(self._failures, self.options.interval, MAX_BACKOFF)
-            self._retry_in = max(delay, getattr(e, "retry_after", 0.0)) if isinstance(e, Throttled) else delay
-            # The runtime reports the error itself; this line only adds when the next try is.
-            logger.info("feed failed connector=%s failures=%d retry_in=%.0f error=%s",
-                        self.name, self._failures, self._retry_in, e)
-            raise
-        self._failures, self._retry_in = 0, None
+        self.poll_report = None
+        yield from self._read()
 
     def _auth(self, url: str) -> tuple[str, str] | None:
         """Basic-auth credentials (options, else user:password in the URL), only for the feed's own host."""
@@ -176,39 +182,85 @@ class RssConnector(Connector):
             credentials = (unquote(parts.username), unquote(parts.password or ""))
         return credentials if _host(url) in (_host(self.feed_url), _host(self.configured_url)) else None
 
+    def _conditional(self, known: bool) -> bool:
+        """Send validators? Not for a new URL, not to a server caught lying, not at every REVALIDATE_AFTER-th poll."""
+        trusted = self.checkpoint.get("validators") is not False
+        return known and trusted and int(self.checkpoint.get("not_modified") or 0) < REVALIDATE_AFTER
+
+    def _request(self) -> dict[str, Any]:
+        """What the next poll asks for: the feed URL, validators unless not to be sent, headers, credentials."""
+        url = self.feed_url
+        conditional = self._conditional(self.checkpoint.get("configured_url") == self.configured_url)
+        return {
+            "url": url,
+            "etag": self.checkpoint.get("etag") if conditional else None,
+            "last_modified": self.checkpoint.get("last_modified") if conditional else None,
+            "headers": self.options.headers,
+            "auth": self._auth(url),
+        }
+
+    def prefetch(self) -> Prefetch:
+        """Start the feed's request now (the fleet reads the answer once it is in)."""
+        self._prefetched = self.fetcher.start(**self._request())
+        return self._prefetched
+
     def _read(self) -> Iterator[Yielded]:
         url = self.feed_url
         known = self.checkpoint.get("configured_url") == self.configured_url
-        result = self.fetcher.get(
-            url,
-            etag=self.checkpoint.get("etag") if known else None,
-            last_modified=self.checkpoint.get("last_modified") if known else None,
-            headers=self.options.headers,
-            auth=self._auth(url),
-        )
+        pending, self._prefetched = self._prefetched, None
+        result = pending.result() if pending is not None else self.fetcher.get(**self._request())
         if result.moved_to:
             logger.info("feed moved permanently connector=%s from=%s to=%s", self.name, redact(url), redact(result.moved_to))
             url = result.moved_to
         if result.not_modified:
             logger.debug("feed not modified connector=%s url=%s", self.name, redact(url))
-            yield Record(checkpoint=self._validators(url, result))
+            yield self._unchanged(url, result, {"not_modified": int(self.checkpoint.get("not_modified") or 0) + 1})
+            return
+        digest = hashlib.sha256(result.content).hexdigest()
+        if known and digest == self.checkpoint.get("body_hash"):
+            logger.debug("feed body unchanged connector=%s url=%s", self.name, redact(url))
+            yield self._unchanged(url, result, {"not_modified": 0, **self._stored_validators(result)})
             return
         parsed = self._parse(result)
         self._feed_ttl = feed_interval(parsed.feed)
+        entries = parsed.entries[: self.options.max_entries] if self.options.max_entries else parsed.entries
         yield from self._malformed(parsed, result)
         yield from self._entries(parsed, url)
-        yield Record(checkpoint=self._validators(url, result))
+        change = {**self._validators(url, result), "ttl": self._feed_ttl, "body_hash": digest, "not_modified": 0}
+        if known and self._lied(result, digest):
+            logger.info("feed kept its ETag for a changed body; trusting only the body hash connector=%s url=%s",
+                        self.name, redact(url))
+            change["validators"] = False
+        self.poll_report = PollReport(listed=len(entries), requested_interval=self._requested(result))
+        yield Record(checkpoint=change)
+
+    def _lied(self, result: FetchResult, digest: str) -> bool:
+        """The same ETag as last time for a different body: the server's validators cannot be trusted."""
+        stored = self.checkpoint.get("etag")
+        return bool(stored and result.etag == stored and self.checkpoint.get("body_hash") not in (None, digest))
+
+    def _unchanged(self, url: str, result: FetchResult, extra: dict[str, Any]) -> Record:
+        """A 304, or the very same body: nothing to parse, only the URL, the counters and the max-age change."""
+        self.poll_report = PollReport(not_modified=True, requested_interval=self._requested(result))
+        return Record(checkpoint={**self._validators(url, result), **extra})
+
+    def _requested(self, result: FetchResult) -> float | None:
+        ttl = self._feed_ttl if self._feed_ttl is not None else self.checkpoint.get("ttl")
+        return max(ttl or 0.0, result.max_age or 0.0) or None
+
+    def _stored_validators(self, result: FetchResult) -> dict[str, Any]:
+        return {"etag": result.etag, "last_modified": result.last_modified}
 
     def _validators(self, url: str, result: FetchResult) -> dict[str, Any]:
         """The feed's URL and validators: carried last, after every entry, so a partial read does not skip the rest."""
-        change: dict[str, Any] = {"configured_url": self.configured_url, "url": url}
+        change: dict[str, Any] = {"configured_url": self.configured_url, "url": url, "max_age": result.max_age}
         if not result.not_modified:
-            change.update(etag=result.etag, last_modified=result.last_modified, ttl=self._feed_ttl)
+            change.update(self._stored_validators(result))
         return change
 
     def _parse(self, result: FetchResult) -> Any:
         headers = {"content-location": result.url, "content-type": result.headers.get("content-type", "application/xml")}
-        parsed = feedparser.parse(io.BytesIO(result.content), response_headers=headers)
+        parsed = feedparser.parse(io.BytesIO(result.content), response_headers=headers, **PARSE_OPTIONS)
         if parsed.get("version") or parsed.entries:
             return parsed
         shown = redact(result.url)
@@ -355,8 +407,11 @@ def _discover_feed(result: FetchResult) -> str | None:
 
 
 def _host(url: str) -> tuple[str | None, int | None]:
-    parts = urlsplit(url)
-    return parts.hostname, parts.port
+    try:
+        parts = urlsplit(url)
+        return parts.hostname, parts.port
+    except ValueError:  # an item link with a port out of range or a broken IPv6 literal: no credentials for it
+        return None, -1
 
 
 def _one_line(problem: object) -> str:

@@ -5,6 +5,7 @@
     ├── InvalidArticle            a record that is not a valid Article / EnrichedArticle
     ├── SourceError               a connector could not read its source
     │   ├── SourceUnreachable     timeout, refused connection, 5xx (retriable)
+    │   │   └── Throttled         429 / 503: the host asked us to wait `retry_after` seconds
     │   └── SourceRejected        the source is not usable as given (404, not a feed, binary file)
     ├── ModelError                the spaCy pipeline is missing or cannot be loaded
     ├── DataDirInUse              another newswire process works on this data_dir (it holds the lock)
@@ -12,7 +13,9 @@
         └── ServiceUnavailable    cannot reach the service right now (retriable)
             └── StorageError      data_dir cannot be written now (disk full, file size limit, read-only)
 
-Every error's message is one line meant for the user; the CLI prints it as is.
+Every error's message is one line meant for the user; the CLI prints it as is. `visible` makes
+outside text (a URL, a server's reason phrase) safe inside such a line: control characters,
+newlines and terminal escapes become `\\xNN`.
 `backoff_delay` is the one formula for how long to wait before trying a retriable thing again
 (a feed that failed, a bulk request, a batch Kafka did not acknowledge).
 """
@@ -20,14 +23,17 @@ Every error's message is one line meant for the user; the CLI prints it as is.
 from __future__ import annotations
 
 import random
+import re
 
 __all__ = [
     "backoff_delay",
+    "visible",
     "NewswireError",
     "ConfigError",
     "InvalidArticle",
     "SourceError",
     "SourceUnreachable",
+    "Throttled",
     "SourceRejected",
     "ModelError",
     "ServiceError",
@@ -61,6 +67,14 @@ class SourceUnreachable(SourceError):
     retriable = True
 
 
+class Throttled(SourceUnreachable):
+    """The host answered 429 or 503 (or asked earlier to be left alone): try again in `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class SourceRejected(SourceError):
     """The source answered, but what it gave cannot be used."""
 
@@ -77,6 +91,14 @@ class ServiceUnavailable(ServiceError):
     """Kafka or Elasticsearch cannot be reached right now."""
 
     retriable = True
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """`text` with every control character (newline, ESC, BEL, C1) written as `\\xNN`: one harmless line."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class StorageError(ServiceUnavailable):

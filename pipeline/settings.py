@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 from pydantic_settings.exceptions import SettingsError
 
@@ -29,6 +29,7 @@ __all__ = [
     "ElasticsearchSettings",
     "NlpSettings",
     "LimitSettings",
+    "FleetSettings",
     "ConnectorSettings",
     "load_settings",
     "read_yaml",
@@ -41,6 +42,7 @@ MAX_CONFIG_BYTES = 16 * 1024 * 1024  # thousands of feeds fit; a config is never
 # Bounded numbers: a timeout of `.inf`, a limit of 10**30 or a batch of a billion is a config error,
 # not a hang or an overflow later. Milliseconds go to Kafka's Java client (an int32).
 Seconds = Annotated[float, Field(gt=0, le=24 * 3600, allow_inf_nan=False)]
+PollSeconds = Annotated[float, Field(gt=0, le=7 * 24 * 3600, allow_inf_nan=False)]  # a poll interval: at most a week
 Milliseconds = Annotated[int, Field(gt=0, le=2**31 - 1)]
 Bytes = Annotated[int, Field(gt=0, le=2**31)]
 Count = Annotated[int, Field(gt=0, le=1_000_000)]
@@ -88,6 +90,8 @@ class TopicSettings(_Section):
     articles: str = "news.articles"
     enriched: str = "news.enriched"
     deadletter: str = "news.deadletter"
+    feeds: str = "news.feeds"  # the feed list, compacted, keyed by feed: the connectors workers' partitions
+    feed_state: str = "news.feeds.state"  # connector and feed checkpoints, compacted, co-partitioned with feeds
     partitions: int = Field(default=6, ge=1, le=10_000)
     replication_factor: int = Field(default=1, ge=1, le=100)
 
@@ -156,6 +160,25 @@ class LimitSettings(_Section):
     verify_tls: bool = True
 
 
+class FleetSettings(_Section):
+    """The connectors tier as a fleet: reads in flight, politeness per host name, poll interval bounds (seconds)."""
+
+    concurrency: int = Field(default=256, ge=1, le=100_000)  # feed polls in flight at once (fetching, or being read)
+    read_threads: int = Field(default=32, ge=1, le=1024)  # threads reading answers (parse, full-text pages) at once
+    per_host: int = Field(default=2, ge=1, le=1000)  # requests in flight to one host name, feed polls and full text alike
+    min_interval: PollSeconds = 600.0  # an adaptive feed is polled at most this often...
+    max_interval: PollSeconds = 86400.0  # ...and at least this often
+    start_interval: PollSeconds = 3600.0  # a new feed's interval before it adapts
+    max_backoff: PollSeconds = 86400.0  # a failing feed is retried at least this often
+    session_timeout_ms: int = Field(default=10_000, ge=6_000, le=1_800_000)  # a dead connectors worker's feeds move after this
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "FleetSettings":
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval must not be above max_interval")
+        return self
+
+
 class MetricsSettings(_Section):
     port: int | None = Field(default=None, ge=0, le=65535)
     stall_after: Seconds = 120.0
@@ -190,6 +213,7 @@ class Settings(BaseSettings):
     nlp: NlpSettings = Field(default_factory=NlpSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    fleet: FleetSettings = Field(default_factory=FleetSettings)
     connectors: list[ConnectorSettings] = Field(default_factory=list)
 
     @classmethod

@@ -60,6 +60,15 @@ class FakeEnricher:
         return results
 
 
+@pytest.fixture(autouse=True)
+def _polite_from_scratch():
+    """Every test starts with a host gate that remembers no Retry-After of an earlier test (all share 127.0.0.1)."""
+    from pipeline.plugin.hosts import SHARED_POLITENESS
+
+    SHARED_POLITENESS.forget()
+    yield
+
+
 @pytest.fixture(scope="session")
 def enricher():
     """The real enrichment stage with the installed English model, loaded once per test session."""

@@ -7,10 +7,11 @@ the rest of `pipeline` is internal and may move. What is here:
 
 - the records: `Article`, `Source`, `DeadLetter`, and `Record` (a value with the checkpoint
   change that delivering it makes true);
-- the base: `Connector`, `ConnectorOptions`, `ConnectorContext`, `HttpUrl` for URL options;
+- the base: `Connector`, `ConnectorOptions`, `ConnectorContext`, `HttpUrl` for URL options,
+  `PollReport` (what a read tells the fleet's scheduler);
 - the errors a connector raises: `SourceError`, `SourceUnreachable` (retriable), `Throttled`,
   `SourceRejected`, `ConfigError`, and `backoff_delay` for its own retries;
-- the kit: `Fetcher` (polite, limited HTTP), `redact`, `check_url`, `extract_page`,
+- the kit: `Fetcher` (polite, limited HTTP), `redact`, `check_url`, `host_of`, `extract_page`,
   `html_to_text`, `fit_id`, `load_json`, `describe_validation_error`; `walk_folder` (a folder read without
   following links, regular files only, bounded), `printable_name`, `special_filesystem`;
   and the article identity of a link: `canonical_url` (tracking parameters, `www.`/`m.` hosts,
@@ -32,10 +33,10 @@ from pipeline.errors import (
     SourceUnreachable,
     backoff_delay,
 )
-from pipeline.plugin.connector import MAX_INTERVAL, Connector, ConnectorContext, ConnectorOptions, Yielded
+from pipeline.plugin.connector import MAX_INTERVAL, Connector, ConnectorContext, ConnectorOptions, PollReport, Yielded
 from pipeline.plugin.folder import FolderEntry, printable_name, special_filesystem, walk_folder
 from pipeline.plugin.html import Page, extract_page, html_to_text, tidy_text
-from pipeline.plugin.http import Fetcher, FetchResult, HttpUrl, Throttled, check_url, redact
+from pipeline.plugin.http import Fetcher, FetchResult, HttpUrl, Prefetch, Throttled, check_url, host_of, redact
 from pipeline.plugin.testing import (
     FeedServer,
     RecordedRequest,
@@ -57,6 +58,7 @@ __all__ = [
     "Connector",
     "ConnectorContext",
     "ConnectorOptions",
+    "PollReport",
     "MAX_INTERVAL",
     "HttpUrl",
     "ConfigError",
@@ -67,7 +69,9 @@ __all__ = [
     "backoff_delay",
     "Fetcher",
     "FetchResult",
+    "Prefetch",
     "check_url",
+    "host_of",
     "redact",
     "Page",
     "extract_page",

@@ -6,6 +6,12 @@ DeadLetter, with the checkpoint change that delivering it makes true), or bare A
 DeadLetters when delivering them changes no state. The connector reads its committed state
 through `self.checkpoint` and never writes it: the runtime commits the changes of what
 it delivered, so a restart neither loses nor repeats work.
+
+The runtime schedules every connector as one member of a fleet (pipeline.runtime.fleet):
+`host` says which host name it reads from (politeness, and which worker owns it), and a
+connector that sets `adaptive = True` has its poll interval adapted to how much is new,
+using what its last read put in `poll_report` (entries listed, not modified, the source's
+own minimum interval) unless the config sets `interval`, which pins it.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from pipeline.checkpoint import Checkpoint, Record
 from pipeline.deadletter import DeadLetter
 from pipeline.settings import LimitSettings
 
-__all__ = ["Connector", "ConnectorContext", "ConnectorOptions", "Yielded", "as_record", "MAX_INTERVAL"]
+__all__ = ["Connector", "ConnectorContext", "ConnectorOptions", "PollReport", "Yielded", "as_record", "MAX_INTERVAL"]
 
 MAX_INTERVAL = 7 * 24 * 3600.0
 """The longest wait between two reads of a connector (a week): intervals are finite and bounded."""
@@ -44,6 +50,20 @@ class ConnectorOptions(BaseModel):
 
 
 @dataclass
+class PollReport:
+    """What one read learned about its source, for the fleet's scheduler.
+
+    `listed`: entries the source lists now (None: unknown). `not_modified`: a 304, or the same
+    body as last time. `requested_interval`: the least seconds between polls the source asks
+    for itself (a feed's `<ttl>` or `sy:updatePeriod`, `Cache-Control: max-age`): a lower bound.
+    """
+
+    listed: int | None = None
+    not_modified: bool = False
+    requested_interval: float | None = None
+
+
+@dataclass
 class ConnectorContext:
     """What the runtime hands every connector: where state lives, the limits, its committed checkpoint."""
 
@@ -57,11 +77,14 @@ class Connector(ABC):
 
     type: ClassVar[str]
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
+    adaptive: ClassVar[bool] = False
+    """True: the fleet adapts the poll interval to how much is new (unless `interval` is configured)."""
 
     def __init__(self, name: str, options: ConnectorOptions, context: ConnectorContext) -> None:
         self.name = name
         self.options = options
         self.context = context
+        self.poll_report: PollReport | None = None
 
     @classmethod
     def options_for_source(cls, source: str) -> dict | None:
@@ -75,8 +98,27 @@ class Connector(ABC):
 
     @property
     def interval(self) -> float:
-        """Seconds between two reads when running continuously."""
+        """Seconds between two reads when running continuously (for an adaptive connector: when pinned)."""
         return self.options.interval
+
+    @property
+    def pinned(self) -> bool:
+        """True when the config sets `interval` itself: the fleet then keeps it as it is."""
+        return "interval" in self.options.model_fields_set
+
+    @property
+    def host(self) -> str | None:
+        """The host name this connector reads from, or None when it reads no network source."""
+        return None
+
+    def prefetch(self) -> Any:
+        """Start the network request the next `read()` begins with, and return it (a `Prefetch`), or None.
+
+        The fleet calls it when the connector is due and runs `read()` on a thread only once the
+        answer is in, so a slow source waits on the I/O loop, not on a thread. `read()` must then
+        use the prefetched answer. The default starts nothing.
+        """
+        return None
 
     def setup(self) -> None:
         """Validate the options against the world (paths exist, URLs are well-formed)."""

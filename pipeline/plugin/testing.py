@@ -9,13 +9,16 @@
         assert server.requests_to("/feed.xml")[-1].headers.get("If-None-Match") is None
 
 Routes answer with a `Reply`, a list of replies (one per request, the last one repeats),
-or a callable `(RecordedRequest) -> Reply`. Every request is recorded with its headers.
-No network beyond 127.0.0.1; nothing here needs pytest.
+or a callable `(RecordedRequest) -> Reply`. Every request is recorded with its headers, and
+`peak` is the most requests the server ever had in flight at once (politeness tests).
+No network beyond loopback (`FeedServer(host="127.0.0.7")` for a second host name); nothing
+here needs pytest.
 """
 
 from __future__ import annotations
 
 import gzip as gzip_module
+import ipaddress
 import mimetypes
 import threading
 import time
@@ -74,11 +77,13 @@ class Reply:
 
 @dataclass
 class RecordedRequest:
-    """What the server saw: method, path (with query) and headers (a case-insensitive lookup via `header`)."""
+    """What the server saw: method, path (with query), headers (a case-insensitive lookup via `header`),
+    and when it arrived (`time.monotonic()`)."""
 
     method: str
     path: str
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -97,14 +102,21 @@ Responder = Reply | list[Reply] | Callable[[RecordedRequest], Reply]
 
 
 class FeedServer:
-    """A threaded HTTP server on 127.0.0.1 with programmable routes; use as a context manager."""
+    """A threaded HTTP server on a loopback address (127.0.0.1 unless told) with programmable routes.
 
-    def __init__(self) -> None:
+    Use it as a context manager. `host` must be in 127.0.0.0/8; `port` 0 picks a free one.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        if not ipaddress.ip_address(host).is_loopback:
+            raise ValueError(f"FeedServer binds loopback addresses only, not {host}")
         self._routes: dict[str, Responder] = {}
         self._served: dict[str, int] = {}
         self._lock = threading.Lock()
         self.requests: list[RecordedRequest] = []
-        self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
+        self.in_flight = 0
+        self.peak = 0
+        self._httpd = _QuietServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -179,7 +191,14 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             request = RecordedRequest("GET", self.path, dict(self.headers.items()))
-            self._send(server._reply_for(request), request)
+            with server._lock:
+                server.in_flight += 1
+                server.peak = max(server.peak, server.in_flight)
+            try:
+                self._send(server._reply_for(request), request)
+            finally:
+                with server._lock:
+                    server.in_flight -= 1
 
         def _send(self, reply: Reply, request: RecordedRequest) -> None:
             if reply.delay:

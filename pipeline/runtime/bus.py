@@ -116,10 +116,18 @@ def make_consumer(settings: Settings, group: str | None, topics: Sequence[str] =
     return consumer
 
 
-def ensure_topics(settings: Settings) -> list[str]:
-    """Create the articles, enriched and dead-letter topics if missing; returns what was done."""
+COMPACTED = {"cleanup.policy": "compact", "max.message.bytes": str(MAX_MESSAGE_BYTES)}
+
+
+def ensure_topics(settings: Settings, names: Sequence[str] | None = None) -> list[str]:
+    """Create newswire's topics if missing (all of them, or `names`); returns what was done.
+
+    The articles, enriched and dead-letter topics delete old records; the fleet's feed list and
+    state changelog are compacted (the latest record of each key is kept for good).
+    """
     topics = settings.topics
-    names = [topics.articles, topics.enriched, topics.deadletter]
+    compacted = {topics.feeds, topics.feed_state}
+    names = list(names) if names is not None else [topics.articles, topics.enriched, topics.deadletter, *sorted(compacted)]
     try:
         admin = KafkaAdminClient(**client_config(settings))
     except (KafkaError, OSError) as e:
@@ -132,12 +140,11 @@ def ensure_topics(settings: Settings) -> list[str]:
                 done.append(f"topic {name} exists")
                 continue
             try:
-                topic = NewTopic(
-                    name, topics.partitions, topics.replication_factor,
-                    topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)},
-                )
+                configs = COMPACTED if name in compacted else {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
+                topic = NewTopic(name, topics.partitions, topics.replication_factor, topic_configs=dict(configs))
                 admin.create_topics([topic], timeout_ms=30_000)
-                done.append(f"topic {name} created ({topics.partitions} partitions)")
+                kind = ", compacted" if name in compacted else ""
+                done.append(f"topic {name} created ({topics.partitions} partitions{kind})")
             except TopicAlreadyExistsError:
                 done.append(f"topic {name} exists")
     except KafkaError as e:

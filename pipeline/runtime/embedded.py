@@ -1,6 +1,7 @@
 """The embedded runtime: connectors → enrichment → the index, in one process, no Kafka.
 
-It runs the shared stage loop (pipeline.runtime.loop) with an output that enriches a
+It runs the fleet (pipeline.runtime.fleet: every configured connector and every feed of the
+feed store, read concurrently and politely, states on disk) with an output that enriches a
 batch (the enrich step), indexes it (the index step) into the configured index (the
 embedded SQLite one unless Elasticsearch is configured), appends its dead letters to
 `data_dir/deadletter.jsonl`, and only then lets the loop commit the batch's checkpoint
@@ -21,9 +22,12 @@ import threading
 from pipeline.enrich import Enricher
 from pipeline.runtime.deadletters import DeadLetterFile, deadletter_path
 from pipeline.runtime.indexes import open_index
+from pipeline.runtime.fleet import Fleet
 from pipeline.runtime.lock import DataDirLock
-from pipeline.runtime.loop import Batch, Progress, RunReport, open_connectors, run_connectors
-from pipeline.runtime.steps import make_enricher, enrich_step, index_step
+from pipeline.runtime.loop import Batch, Progress, RunReport
+from pipeline.runtime.metrics import serve_metrics
+from pipeline.runtime.sources import LocalSources
+from pipeline.runtime.steps import enrich_step, index_step, make_enricher
 from pipeline.settings import Settings
 
 __all__ = ["EmbeddedRuntime"]
@@ -54,24 +58,19 @@ class EmbeddedRuntime:
         return RunReport(read=len(batch.articles), indexed=indexed, dead=len(dead))
 
     def run(self, *, once: bool, stop: threading.Event | None = None) -> RunReport:
-        """Read every connector (once, or forever until `stop`), batch by batch."""
+        """Read every member of the fleet (once, or forever until `stop`), batch by batch."""
         self.stop = stop or threading.Event()
         with DataDirLock(self.settings.data_dir, "newswire run"):
             return self._run(once)
 
     def _run(self, once: bool) -> RunReport:
-        connectors = open_connectors(self.settings)
+        members = LocalSources(self.settings)
+        serve_metrics(self.settings.metrics.port)  # the fleet's gauges, when a port is configured
         self.enricher.warm_up()
-        try:
-            with self.index:
-                self.index.setup()
-                total = run_connectors(
-                    connectors, self.deliver, batch_size=self.settings.nlp.batch_size,
-                    once=once, stop=self.stop, progress=self.progress,
-                )
-                self.index.refresh()
-        finally:
-            for connector in connectors:
-                connector.close()
+        with self.index:
+            self.index.setup()
+            fleet = Fleet(members, self.deliver, self.settings, once=once, stop=self.stop, progress=self.progress)
+            total = fleet.run()
+            self.index.refresh()
         logger.info("run finished read=%d indexed=%d dead=%d", total.read, total.indexed, total.dead)
         return total

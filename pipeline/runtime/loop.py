@@ -1,22 +1,23 @@
-"""The stage loop both runtimes share: read connectors → batches → output → commit.
+"""The stage loop both runtimes share: read members → batches → output → commit.
 
-    every due connector:  read() ──Records──▶ batches of nlp.batch_size
-                          batch ──output(batch)──▶ safe? ──▶ commit the batch's checkpoint changes
-    then wait until the next connector is due (or stop), unless `once`.
+    every due member:  read() ──Records──▶ batches of nlp.batch_size
+                       batch ──output(batch)──▶ safe? ──▶ commit the batch's checkpoint changes
+    members are read concurrently and politely by the fleet (pipeline.runtime.fleet), each
+    rescheduled by what it found; `once` reads each one time and returns.
 
 `output` is the runtime's: the embedded one enriches and indexes, the connectors worker
 produces to Kafka and waits for the acknowledgements. Only after it returns are the
 checkpoint changes the batch carried committed. An output that is not safe yet
-(ServiceUnavailable) ends that connector's read; it reads the same records next time.
-A connector that fails (unreachable feed, bad path) costs one log line and one dead
-letter; the other connectors go on. An article with no title and no body (a feed entry
-recovered from a broken document) is a dead letter, not an empty document. So does one that raises anything else (a bug, an input
+(ServiceUnavailable) ends that member's read; it reads the same records next time.
+A member that fails (unreachable feed, bad path) costs one log line and one dead
+letter; the other members go on. So does one that raises anything else (a bug, an input
 nobody foresaw) or yields something that is not a record: its read ends there, the
-connectors after it are read, and a continuous run carries on. The reason is one line
-with the connector's secrets and any URL credentials masked.
+other members are read, and a continuous run carries on. The reason is one line with the
+connector's secrets and any URL credentials masked. An article with no title and no body
+(a feed entry recovered from a broken document) is a dead letter, not an empty document.
 
 In a continuous run, an output that fails (the index, the disk) or a commit that cannot be
-written ends that connector's read without a commit, as an unsafe output does: one line, and
+written ends that member's read without a commit, as an unsafe output does: one line, and
 the same records next time. `--once` raises instead, and the command says it in one line.
 """
 
@@ -26,24 +27,20 @@ import logging
 import math
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.article import Article
-from pipeline.checkpoint import Checkpoint, CheckpointFiles, Record, checkpoint_key
-from pipeline.deadletter import DeadLetter
 from pydantic import BaseModel, SecretStr
 
-from pipeline.errors import ConfigError, NewswireError, ServiceUnavailable, SourceError
-from pipeline.plugin.connector import MAX_INTERVAL, Connector, ConnectorContext, as_record
-from pipeline.plugin.registry import build_connector
-from pipeline.settings import Settings
+from pipeline.article import Article
+from pipeline.checkpoint import Checkpoint, Record, checkpoint_key
+from pipeline.deadletter import DeadLetter
+from pipeline.errors import SourceError
+from pipeline.plugin.connector import MAX_INTERVAL, Connector, as_record
 
 __all__ = [
-    "RunReport", "Batch", "open_connectors", "read_batches", "Schedule", "run_connectors", "Output", "Progress",
-    "failure_reason",
+    "RunReport", "Batch", "read_batches", "run_connectors", "Output", "Progress", "failure_reason", "connector_interval",
 ]
 
 logger = logging.getLogger(__name__)
@@ -71,12 +68,29 @@ class Batch:
     articles: list[Article] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
     changes: list[Mapping[str, Any]] = field(default_factory=list)
+    error: BaseException | None = None  # the read ended with this failure (a dead letter says so)
+    parts: list["Batch"] = field(default_factory=list)  # a merged batch: the members' batches it holds
 
     def __len__(self) -> int:
         return len(self.articles) + len(self.dead)
 
+    @classmethod
+    def merge(cls, batches: list["Batch"]) -> "Batch":
+        """One batch to deliver for several members' batches; committing it commits each of them, in order."""
+        if len(batches) == 1:
+            return batches[0]
+        merged = cls(batches[0].connector, parts=list(batches))
+        for batch in batches:
+            merged.articles += batch.articles
+            merged.dead += batch.dead
+        return merged
+
     def commit(self) -> None:
         """The batch's output is safe: make its checkpoint changes durable, in order."""
+        if self.parts:
+            for part in self.parts:
+                part.commit()
+            return
         self.connector.context.checkpoint.commit(self.changes)
 
 
@@ -84,28 +98,6 @@ Output = Callable[[Batch], RunReport]
 """Delivers a batch (enrich and index it, or produce it); raises ServiceUnavailable when not safe yet."""
 
 Progress = Callable[[Connector, RunReport], None]
-
-
-def open_connectors(settings: Settings) -> list[Connector]:
-    """Build and set up every configured connector, each on its checkpoint file; a bad block is a ConfigError naming it."""
-    names = [block.name for block in settings.connectors]
-    duplicates = {name for name in names if names.count(name) > 1}
-    if duplicates:
-        raise ConfigError(f"connector names must be unique; repeated: {', '.join(sorted(duplicates))}")
-    store = CheckpointFiles(settings.data_dir)
-    connectors = []
-    for block in settings.connectors:
-        checkpoint = Checkpoint(store, checkpoint_key(block.type, block.name))
-        context = ConnectorContext(data_dir=settings.data_dir, limits=settings.limits, checkpoint=checkpoint)
-        connector = build_connector(block.type, block.name, block.options(), context)
-        try:
-            connector.setup()
-        except NewswireError:
-            raise
-        except Exception as e:  # a plugin's setup that fails unexpectedly: its config cannot work as given
-            raise ConfigError(f"connector '{block.name}' ({block.type}) cannot start: {failure_reason(connector, e)}") from None
-        connectors.append(connector)
-    return connectors
 
 
 _CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
@@ -157,16 +149,18 @@ def read_batches(connector: Connector, size: int) -> Iterator[Batch]:
     except SourceError as e:
         logger.error("source failed connector=%s type=%s error=%s", connector.name, connector.type, e)
         batch.dead.append(DeadLetter.of("connector", str(e), connector=connector.type, name=connector.name))
-    except Exception as e:  # a bug or an input nobody foresaw: this read ends here, the other connectors go on
+        batch.error = e
+    except Exception as e:  # a bug or an input nobody foresaw: this read ends here, the other members go on
         why = failure_reason(connector, e)
         logger.error("connector failed connector=%s type=%s error=%s", connector.name, connector.type, why)
         logger.debug("connector failure connector=%s", connector.name, exc_info=True)
         batch.dead.append(DeadLetter.of("connector", f"connector failed: {why}", connector=connector.type, name=connector.name))
+        batch.error = e
     if len(batch) or batch.changes:
         yield batch
 
 
-def _interval(connector: Connector) -> float:
+def connector_interval(connector: Connector) -> float:
     """The connector's interval, between 1 s and MAX_INTERVAL whatever it says (NaN, infinite, or a failing property)."""
     try:
         interval = float(connector.interval)
@@ -183,56 +177,6 @@ def _empty(connector: Connector, article: Article) -> DeadLetter:
                          connector=connector.type, name=connector.name)
 
 
-class Schedule:
-    """When each connector is next due; a stop event wakes the wait at once."""
-
-    def __init__(self, connectors: list[Connector]) -> None:
-        self._due = {id(c): 0.0 for c in connectors}
-        self._connectors = connectors
-
-    def due(self) -> list[Connector]:
-        now = time.monotonic()
-        return [c for c in self._connectors if self._due[id(c)] <= now]
-
-    def done(self, connector: Connector) -> None:
-        self._due[id(connector)] = time.monotonic() + _interval(connector)
-
-    def wait(self, stop: threading.Event) -> None:
-        if not self._connectors:
-            stop.wait(60.0)
-            return
-        delay = min(self._due.values()) - time.monotonic()
-        if delay > 0:
-            stop.wait(delay)
-
-
-def _read_one(connector: Connector, output: Output, batch_size: int, once: bool, stop: threading.Event,
-              progress: Progress | None) -> RunReport:
-    report = RunReport()
-    for batch in read_batches(connector, batch_size):
-        try:
-            if len(batch):
-                done = output(batch)
-                report.add(done)
-                if progress is not None:
-                    progress(connector, done)
-            batch.commit()
-        except ServiceUnavailable as e:
-            if once:
-                raise
-            logger.error("batch not delivered connector=%s error=%s (read again next time)", connector.name, e)
-            break
-        except Exception as e:  # not in a continuous run: this batch is read again next time, the others go on
-            if once:
-                raise
-            logger.error("batch failed connector=%s error=%s: %s (read again next time)", connector.name, type(e).__name__, e)
-            logger.debug("batch failure connector=%s", connector.name, exc_info=True)
-            break
-        if stop.is_set():
-            break
-    return report
-
-
 def run_connectors(
     connectors: list[Connector],
     output: Output,
@@ -241,20 +185,18 @@ def run_connectors(
     once: bool,
     stop: threading.Event,
     progress: Progress | None = None,
+    settings=None,
 ) -> RunReport:
-    """Read every due connector batch by batch through `output`, committing each batch once it is safe.
+    """Read `connectors` as a fleet through `output` (their schedules kept in memory), committing each batch once safe.
 
     `once` reads each connector one time and returns; otherwise the loop runs until `stop`.
     """
-    total = RunReport()
-    schedule = Schedule(connectors)
-    while not stop.is_set():
-        for connector in schedule.due():
-            total.add(_read_one(connector, output, batch_size, once, stop, progress))
-            schedule.done(connector)
-            if stop.is_set():
-                break
-        if once:
-            break
-        schedule.wait(stop)
-    return total
+    from pipeline.runtime.fleet import Fleet
+    from pipeline.runtime.sources import Source, StaticSources
+    from pipeline.settings import Settings
+
+    sources = [Source(connector.context.checkpoint.key or checkpoint_key(connector.type, connector.name), connector,
+                      Checkpoint(), connector.host or connector.name) for connector in connectors]
+    fleet = Fleet(StaticSources(sources), output, settings or Settings(), once=once, stop=stop, progress=progress,
+                  batch_size=batch_size)
+    return fleet.run()

@@ -8,7 +8,10 @@ import time
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-__all__ = ["RECORDS_IN", "RECORDS_OUT", "RECORDS_FAILED", "BATCH_SECONDS", "CONSUMER_LAG", "serve_metrics", "ProgressWatch"]
+__all__ = [
+    "RECORDS_IN", "RECORDS_OUT", "RECORDS_FAILED", "BATCH_SECONDS", "CONSUMER_LAG", "serve_metrics", "ProgressWatch",
+    "FEEDS_DUE", "FEEDS_IN_FLIGHT", "FEEDS_FAILING", "FEEDS_KNOWN", "FEED_READ_SECONDS",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +23,14 @@ BATCH_SECONDS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
 )
 CONSUMER_LAG = Gauge("newswire_consumer_lag", "Records waiting on the worker's assigned partitions", ["role"])
+FEEDS_DUE = Gauge("newswire_feeds_due", "Fleet members due now and waiting for a slot (their host's or the fleet's)")
+FEEDS_IN_FLIGHT = Gauge("newswire_feeds_in_flight", "Fleet members being read now")
+FEEDS_FAILING = Gauge("newswire_feeds_failing", "Fleet members whose last read failed (hard, soft or throttled)")
+FEEDS_KNOWN = Gauge("newswire_feeds", "Fleet members this process polls")
+FEED_READ_SECONDS = Histogram(
+    "newswire_feed_fetch_seconds", "Time to fetch and read one member, by outcome (ok, not_modified, hard, soft, throttled)",
+    ["outcome"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60),
+)
 LAST_PROGRESS = Gauge("newswire_last_progress_timestamp_seconds", "When the worker last completed a batch", ["role"])
 
 _served_on: set[int] = set()

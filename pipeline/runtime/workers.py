@@ -1,6 +1,7 @@
 """The three roles of the distributed pipeline, each a loop over the shared stages.
 
-    connectors: the stage loop (pipeline.runtime.loop) → produce Articles (acks=all) → commit the checkpoint changes
+    connectors: the fleet (pipeline.runtime.fleet) over the partitions this worker owns (pipeline.runtime.ownership)
+                → produce Articles (acks=all) → commit the checkpoint changes to the state changelog
     enrich:     poll news.articles → the enrich step → produce EnrichedArticles → flush → commit offsets
     sink:       poll news.enriched → the index step (retrying until it succeeds) → commit offsets
 
@@ -23,10 +24,11 @@ from pipeline.article import parse_article, parse_enriched
 from pipeline.deadletter import DeadLetter
 from pipeline.enrich import Enricher
 from pipeline.errors import InvalidArticle, NewswireError, ServiceUnavailable, backoff_delay
-from pipeline.runtime.bus import Outbox, group_for, make_consumer, make_producer, next_offsets
+from pipeline.runtime.bus import Outbox, ensure_topics, group_for, make_consumer, make_producer, next_offsets
+from pipeline.runtime.fleet import Fleet
 from pipeline.runtime.indexes import open_index
-from pipeline.runtime.lock import DataDirLock
-from pipeline.runtime.loop import Batch, RunReport, open_connectors, run_connectors
+from pipeline.runtime.loop import Batch, RunReport
+from pipeline.runtime.ownership import Ownership
 from pipeline.runtime.metrics import ProgressWatch
 from pipeline.runtime.steps import make_enricher, Origin, enrich_step, index_step
 from pipeline.settings import Settings
@@ -76,28 +78,30 @@ class _Worker:
 
 
 class ConnectorsWorker(_Worker):
-    """Runs the configured connectors through the stage loop, producing their articles keyed by id."""
+    """Runs its share of the fleet (the partitions of the feed list it owns), producing articles keyed by id."""
 
     role = "connectors"
 
     def run(self, stop: threading.Event, *, once: bool = False) -> RunReport:
-        """The stage loop; it holds the data_dir lock, where the connectors' checkpoints live."""
-        with DataDirLock(self.settings.data_dir, "newswire connectors worker"):
-            return self._run(stop, once)
+        """The fleet's loop over the feeds this worker owns.
 
-    def _run(self, stop: threading.Event, once: bool) -> RunReport:
-        connectors = open_connectors(self.settings)
+        It takes no data_dir lock: its members' states live in the changelog topic and the
+        group decides who polls what, so several workers may share one config and one data_dir.
+        """
+        topics = self.settings.topics
+        ensure_topics(self.settings, [topics.feeds, topics.feed_state])
         self.outbox = Outbox(make_producer(self.settings), self.settings)
+        members = Ownership(self.settings, self.outbox.producer)
+        self.members = members
         self.watch.start()
         try:
-            self.report.add(run_connectors(
-                connectors, self.deliver, batch_size=self.settings.nlp.batch_size, once=once, stop=stop,
-            ))
+            members.start()
+            fleet = Fleet(members, self.deliver, self.settings, once=once, stop=stop, store_flush=members.states.flush)
+            self.report.add(fleet.run())
         finally:
             self.watch.stop()
+            members.close()
             self.outbox.producer.close(timeout=30)
-            for connector in connectors:
-                connector.close()
         return self.report
 
     def deliver(self, batch: Batch) -> RunReport:
@@ -108,7 +112,7 @@ class ConnectorsWorker(_Worker):
         futures += self.outbox.send_deadletters(batch.dead)
         self.outbox.confirm(futures)
         self.watch.progressed(len(batch), len(batch.articles), len(batch.dead), time.monotonic() - started)
-        logger.info("produced connector=%s articles=%d dead=%d", batch.connector.name, len(batch.articles), len(batch.dead))
+        logger.info("produced members=%d articles=%d dead=%d", max(1, len(batch.parts)), len(batch.articles), len(batch.dead))
         return RunReport(read=len(batch.articles), indexed=len(batch.articles), dead=len(batch.dead))
 
 

@@ -19,7 +19,7 @@ from array import array
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["MIN_CONFIDENCE", "MIN_LETTERS", "detect_language", "load_language_model"]
+__all__ = ["MIN_CONFIDENCE", "MIN_LETTERS", "detect_language"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +64,6 @@ def _unsigned(values: Any) -> array:
     out = array({2: "H", 4: "I", 8: "L"}[values.dtype.itemsize])
     out.frombytes(values.tobytes())
     return out
-
-
-def load_language_model() -> None:
-    """Load the model now (a process that forks or drops privileges loads it first); later calls are free."""
-    _identifier()
 
 
 def detect_language(title: str, body: str) -> str | None:

@@ -13,7 +13,6 @@ enricher, and `check_contained` asserts the property on what it left behind.
 
 from __future__ import annotations
 
-import codecs
 import io
 import multiprocessing
 import os
@@ -32,26 +31,6 @@ DEADLINE = 120.0
 MEMORY_HEADROOM = 1024 * 1024 * 1024
 NOBODY = 65534
 SECRET = "hostile-secret-9f2c41"  # set in the environment of every contained child; must never be stored or shown
-
-
-def _load_while_root() -> None:
-    """Import what a run imports on first use, before the child drops root.
-
-    Python and its standard library may live where the dropped user cannot read (on the CI
-    machine, under /root): a module or codec first imported after setuid would fail for a reason
-    that has nothing to do with the case under test. A deployment loads its code before it
-    drops privileges in the same way.
-    """
-    import importlib
-
-    for module in ("sqlite3", "importlib.readers", "importlib.resources", "pipeline.runtime.embedded",
-                   "pipeline.index.embedded", "pipeline.runtime.deadletters", "pipeline.settings", "tests.conftest"):
-        importlib.import_module(module)
-    from pipeline.plugin.registry import known_types
-
-    known_types()  # every connector plugin, through its entry point
-    for codec in ("utf-8-sig", "cp437", "latin-1", "ascii", "idna"):
-        codecs.lookup(codec)
 
 
 @dataclass
@@ -77,14 +56,13 @@ def contained(work: Callable[[], Any], *, user: int | None = None, file_size: in
 
     `file_size` sets RLIMIT_FSIZE: a write past it fails with EFBIG, as on a full disk.
     """
-    from pipeline.stories.language import load_language_model
-
-    load_language_model()  # in the parent, once: every forked child has it, as a deployment loads models before dropping root
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
 
     def child() -> None:
         os.environ["HOSTILE_SECRET"] = SECRET
+        if user is not None and os.getuid() == 0:
+            _warm_up()
         stderr = io.StringIO()
         sys.stderr = stderr
         try:
@@ -92,8 +70,6 @@ def contained(work: Callable[[], Any], *, user: int | None = None, file_size: in
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             if file_size is not None:
                 resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
-            if user is not None and os.getuid() == 0:
-                _load_while_root()
                 os.setgid(user)
                 os.setuid(user)
             from pipeline.commands.console import configure_logging
@@ -128,25 +104,42 @@ def world_readable(path: Path) -> Path:
     return path
 
 
+def _warm_up() -> None:
+    """One small run as root first, so that what a run loads lazily (modules, codecs, the language model) is
+    loaded while the interpreter's own files (under /root with pyenv) are readable; the unprivileged
+    user then only has to reach the test's files."""
+    import tempfile
+
+    from pipeline.runtime.embedded import EmbeddedRuntime
+    from tests.conftest import FakeEnricher
+
+    with tempfile.TemporaryDirectory() as home:
+        folder = Path(home) / "news"
+        folder.mkdir()
+        (folder / "warm.txt").write_text("Harbour council\nThe council met on Tuesday, the mayor said.", encoding="utf-8")
+        embedded = Embedded(Path(home), [{"type": "files", "name": "warm", "path": str(folder)}])
+        EmbeddedRuntime(embedded.settings(), enricher=FakeEnricher()).run(once=True)
+
+
 @contextmanager
 def stop_after_rounds(stop, reads: int):
-    """Set `stop` once the stage loop has finished `reads` connector reads (a continuous run, ended by count)."""
-    import pipeline.runtime.loop as loop
+    """Set `stop` once the fleet has finished `reads` connector reads (a continuous run, ended by count)."""
+    from pipeline.runtime.fleet import Fleet
 
-    original = loop.Schedule.done
+    original = Fleet._finished
     done: list[str] = []
 
-    def counting(schedule, connector):
-        original(schedule, connector)
-        done.append(connector.name)
+    def counting(fleet, delivery, retry=False):
+        original(fleet, delivery, retry)
+        done.append(delivery.source.connector.name)
         if len(done) >= reads:
             stop.set()
 
-    loop.Schedule.done = counting
+    Fleet._finished = counting
     try:
         yield done
     finally:
-        loop.Schedule.done = original
+        Fleet._finished = original
 
 
 class Embedded:

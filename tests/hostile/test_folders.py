@@ -116,10 +116,10 @@ def test_a_device_given_as_the_path_is_not_read(tmp_path):
 @pytest.mark.parametrize("path", ["/proc/self", "/sys/kernel", "/dev"])
 def test_a_pseudo_filesystem_is_not_a_folder_of_articles(tmp_path, path):
     embedded = Embedded(tmp_path, [{"type": "files", "name": "x", "path": path}])
-    from pipeline.runtime.loop import open_connectors
+    from pipeline.runtime.sources import open_configured
 
     with pytest.raises(ConfigError, match=f"is on /{path.split('/')[1]}"):
-        open_connectors(embedded.settings())
+        open_configured(embedded.settings())
 
 
 def test_a_folder_nested_deeper_than_the_bound_is_reported(home):

@@ -129,6 +129,16 @@ CONFIGS = {
     "rss port": (b"connectors: [{type: rss, name: f, url: 'http://127.0.0.1:99999/feed'}]\n", "port out of range"),
     "rss not http": (b"connectors: [{type: rss, name: f, url: 'javascript:alert(1)'}]\n", "only http and https"),
     "infinite interval": (b"connectors: [{type: files, name: f, path: /tmp, interval: .inf}]\n", "key 'interval'"),
+    "rss infinite interval": (b"connectors: [{type: rss, name: f, url: 'http://127.0.0.1/f', interval: .inf}]\n", "key 'interval'"),
+    "rss nan interval": (b"connectors: [{type: rss, name: f, url: 'http://127.0.0.1/f', interval: .nan}]\n", "key 'interval'"),
+    "rss interval of an age": (b"connectors: [{type: rss, name: f, url: 'http://127.0.0.1/f', interval: 1e12}]\n", "key 'interval'"),
+    "rss zero interval": (b"connectors: [{type: rss, name: f, url: 'http://127.0.0.1/f', interval: 0}]\n", "key 'interval'"),
+    "rss infinite host_delay": (b"connectors: [{type: rss, name: f, url: 'http://127.0.0.1/f', host_delay: .inf}]\n",
+                                "key 'host_delay'"),
+    "fleet infinite interval": (b"connectors: [{type: feeds, name: w, urls: ['http://127.0.0.1/f'], interval: .inf}]\n",
+                                "interval"),
+    "fleet bounds": (b"fleet: {max_interval: .inf}\n", "config key 'fleet.max_interval'"),
+    "fleet backoff of an age": (b"fleet: {max_backoff: 1e12}\n", "config key 'fleet.max_backoff'"),
 }
 
 

@@ -80,7 +80,8 @@ def _run_mixed(home, bad_classes, *, once: bool, rounds: int = 1):
         from pipeline.checkpoint import Checkpoint, CheckpointFiles
         from pipeline.plugin.registry import build_connector
         from pipeline.runtime.embedded import EmbeddedRuntime
-        from pipeline.runtime.loop import open_connectors, run_connectors
+        from pipeline.runtime.loop import run_connectors
+        from pipeline.runtime.sources import open_configured
         from tests.conftest import FakeEnricher
 
         settings = embedded.settings()
@@ -89,7 +90,7 @@ def _run_mixed(home, bad_classes, *, once: bool, rounds: int = 1):
         for number, cls in enumerate(bad_classes):
             context = ConnectorContext(settings.data_dir, settings.limits, Checkpoint(CheckpointFiles(settings.data_dir), f"bad{number}"))
             bad.append(build_connector(cls, f"bad{number}", {"token": SECRET}, context))
-        connectors = bad + open_connectors(settings)
+        connectors = bad + [source.connector for source in open_configured(settings)]
         stop, reads = threading.Event(), []
 
         def progress(connector, report):
@@ -174,7 +175,7 @@ def test_fetch_of_several_sources_goes_on_after_a_bad_one(tmp_path):
 def test_a_plugin_whose_setup_fails_unexpectedly_is_a_config_error_naming_it(tmp_path, monkeypatch):
     from pipeline.errors import ConfigError
     from pipeline.plugin import registry
-    from pipeline.runtime.loop import open_connectors
+    from pipeline.runtime.sources import open_configured
 
     class Broken(Connector):
         type = "broken"
@@ -189,4 +190,4 @@ def test_a_plugin_whose_setup_fails_unexpectedly_is_a_config_error_naming_it(tmp
     monkeypatch.setattr(registry, "connector_class", lambda name: Broken if name == "broken" else original(name))
     embedded = Embedded(tmp_path, [{"type": "broken", "name": "b"}])
     with pytest.raises(ConfigError, match=r"connector 'b' \(broken\) cannot start: OSError: socket table full"):
-        open_connectors(embedded.settings())
+        open_configured(embedded.settings())

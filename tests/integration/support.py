@@ -72,6 +72,8 @@ def write_pipeline_config(home: Path, name: str, bootstrap: str, es_url: str, ar
             "articles": f"{name}.articles",
             "enriched": f"{name}.enriched",
             "deadletter": f"{name}.deadletter",
+            "feeds": f"{name}.feeds",
+            "feed_state": f"{name}.feeds.state",
             "partitions": 3,
         },
         "elasticsearch": {"hosts": [es_url], "index": f"{name}-articles", "flush_interval": 0.5, "bulk_max_docs": 50},

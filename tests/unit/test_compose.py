@@ -239,14 +239,37 @@ def test_elasticsearch_and_kibana_are_a_single_dev_node_of_one_version():
     assert "127.0.0.1:5601:5601" in kibana["ports"] and "127.0.0.1:9200:9200" in es["ports"]
 
 
-def test_enricher_scales_out():
+@pytest.mark.parametrize("name", ["enricher", "connectors"])
+def test_enricher_and_connectors_scale_out(name):
     services = _services()
-    enricher = services["enricher"]
-    assert "container_name" not in enricher and "ports" not in enricher and "hostname" not in enricher
+    worker = services[name]
+    assert "container_name" not in worker and "ports" not in worker and "hostname" not in worker
     assert not any("container_name" in service for service in services.values())
-    partitions = int(_environment(enricher).get("NEWSWIRE_TOPICS__PARTITIONS", Settings().topics.partitions))
+    partitions = int(_environment(worker).get("NEWSWIRE_TOPICS__PARTITIONS", Settings().topics.partitions))
     assert partitions >= 3
     assert int(_environment(services["kafka"]).get("KAFKA_NUM_PARTITIONS", "1")) >= 3
+
+
+def test_connectors_replicas_share_the_fleet_through_kafka(monkeypatch):
+    """Every replica runs the same command and config: ownership comes from the consumer group, state from the
+    changelog topic, so nothing in a replica's own volume decides which feeds it polls."""
+    service = _services()["connectors"]
+    env = _environment(service)
+    for key in list(os.environ):
+        if key.startswith(ENV_PREFIX):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(REPO)
+    settings = load_settings()
+    topics = settings.topics
+    assert topics.feeds and topics.feed_state and topics.feeds != topics.feed_state
+    assert settings.fleet.session_timeout_ms <= 30_000, "a dead replica's feeds move within a rebalance"
+    from pipeline.runtime.ownership import CONNECTORS_ROLE
+    from pipeline.runtime.bus import group_for
+
+    assert group_for(settings, CONNECTORS_ROLE) == "newswire-connectors"
+    assert build_parser().parse_args(service["command"]).role == "connectors"
 
 
 def test_startup_order_waits_on_health_and_on_setup():

@@ -160,27 +160,45 @@ def test_backoff_grows_with_jitter_and_is_capped():
     assert len({backoff_delay(3, 10, 100) for _ in range(20)}) > 1  # jittered
 
 
-def test_one_request_at_a_time_per_host_with_a_delay(server):
+def _fetch_together(urls, politeness, host_delay=0.0):
     import threading
 
-    server.route("/a", Reply(body=b"a", delay=0.2))
-    politeness = HostPoliteness()
-    finished: list[float] = []
+    def fetch(url):
+        with fetcher(host_delay=host_delay, politeness=politeness) as client:
+            client.get(url)
 
-    def fetch():
-        with fetcher(host_delay=0.1, politeness=politeness) as client:
-            client.get(server.url("/a"))
-        finished.append(time.monotonic())
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=fetch) for _ in range(3)]
+    threads = [threading.Thread(target=fetch, args=(url,)) for url in urls]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    # Serialized: 3 × 0.2 s of serving plus 2 × 0.1 s of delay.
-    assert time.monotonic() - started >= 0.75
-    assert server.count("/a") == 3
+
+
+def test_at_most_per_host_requests_in_flight_to_one_host(server):
+    server.route("/a", Reply(body=b"a", delay=0.2))
+    politeness = HostPoliteness(per_host=2)
+    _fetch_together([server.url("/a")] * 6, politeness)
+    assert server.count("/a") == 6
+    assert server.peak == 2 and politeness.peak("127.0.0.1") == 2
+
+
+def test_one_per_host_serializes_and_starts_are_spaced_by_the_host_delay(server):
+    server.route("/a", Reply(body=b"a", delay=0.05))
+    _fetch_together([server.url("/a")] * 3, HostPoliteness(per_host=1), host_delay=0.1)
+    assert server.peak == 1
+    starts = sorted(r.at for r in server.requests_to("/a"))
+    assert all(later - earlier >= 0.09 for earlier, later in zip(starts, starts[1:]))
+
+
+def test_other_hosts_are_not_held_up_by_a_slow_one():
+    with FeedServer(host="127.0.0.2") as slow, FeedServer(host="127.0.0.3") as quick:
+        slow.route("/a", Reply(body=b"a", delay=0.3))
+        quick.route("/a", Reply(body=b"a"))
+        politeness = HostPoliteness(per_host=1)
+        _fetch_together([slow.url("/a")] * 2 + [quick.url("/a")] * 2, politeness)
+        # Both quick requests were answered while the slow host still had its second one to serve.
+        assert max(r.at for r in quick.requests) < max(r.at for r in slow.requests)
+        assert slow.peak == 1 and quick.peak == 1
 
 
 def test_basic_auth_is_sent_only_to_the_configured_host(server):

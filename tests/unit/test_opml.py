@@ -1,4 +1,4 @@
-"""OPML import into the YAML config, and the `feeds import` command."""
+"""OPML import into the YAML config (`feeds import --into-config`); the import into the fleet is in test_fleet_cli."""
 
 from __future__ import annotations
 
@@ -123,12 +123,12 @@ def test_bad_config_is_a_config_error(tmp_path):
         import_opml(OPML, config)
 
 
-def test_feeds_import_command(tmp_path):
+def test_feeds_import_into_config_command(tmp_path):
     config = tmp_path / "newswire.yaml"
     config.write_text(CONFIG)
     parser = argparse.ArgumentParser(prog="newswire")
     add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["feeds", "import", str(OPML), "-c", str(config)])
+    args = parser.parse_args(["feeds", "import", str(OPML), "--into-config", "-c", str(config)])
     out = io.StringIO()
     assert args.func(args, out=out) == 0
     assert out.getvalue() == f"updated {config}: added 4 feeds: valley-times, harbour-gazette-2, unicode-co-news, untitled-example-feed\n"
@@ -142,6 +142,6 @@ def test_feeds_import_uses_newswire_config_env(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSWIRE_CONFIG", str(config))
     parser = argparse.ArgumentParser(prog="newswire")
     add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["feeds", "import", str(OPML)])
+    args = parser.parse_args(["feeds", "import", str(OPML), "--into-config"])
     assert run_import(args, out=io.StringIO()) == 0
     assert config.exists()

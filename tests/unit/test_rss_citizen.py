@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.plugin import (
-    DeadLetter, FeedServer, Reply, SourceRejected, SourceUnreachable, articles_only, commit, connector_for_test,
-    http_date, read_all,
+    DeadLetter, FeedServer, Reply, SourceRejected, SourceUnreachable, Throttled, articles_only, commit,
+    connector_for_test, http_date, read_all,
 )
 from pipeline.settings import LimitSettings
 
@@ -132,25 +132,15 @@ def test_ttl_and_update_period_are_honoured_in_interval(server, tmp_path):
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_retry_after_sets_the_next_interval(server, tmp_path, status):
+def test_retry_after_is_raised_with_the_wait_and_the_host_is_left_alone(server, tmp_path, status):
     server.route("/feed.xml", [Reply(status=status, headers={"Retry-After": "900"}), Reply(body=RSS20)])
     connector = rss(server, tmp_path, interval=60)
-    with pytest.raises(SourceUnreachable, match=f"HTTP {status}.*retry in 900s"):
+    with pytest.raises(Throttled, match=f"HTTP {status}.*retry in 900s") as caught:
         read_all(connector)
-    assert 899 <= connector.interval <= 900 * 1.25
-
-
-def test_failures_back_off_with_jitter_and_success_resets(server, tmp_path):
-    server.route("/feed.xml", [Reply(status=500), Reply(status=500), Reply(status=502), Reply(body=RSS20)])
-    connector = rss(server, tmp_path, interval=10)
-    intervals = []
-    for _ in range(3):
-        with pytest.raises(SourceUnreachable, match="HTTP 50"):
-            read_all(connector)
-        intervals.append(connector.interval)
-    assert 10 <= intervals[0] <= 12.5 and 20 <= intervals[1] <= 25 and 40 <= intervals[2] <= 50
-    read_all(connector)
-    assert connector.interval == 3600  # back to the feed's own ttl
+    assert 899 <= caught.value.retry_after <= 900  # the fleet schedules the next poll from it
+    with pytest.raises(Throttled):
+        read_all(connector)
+    assert server.count("/feed.xml") == 1  # nothing more was asked of the host before its time
 
 
 def test_permanent_redirect_updates_the_feed_url(server, tmp_path):
