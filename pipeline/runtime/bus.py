@@ -104,11 +104,6 @@ def make_consumer(settings: Settings, group: str | None, topics: Sequence[str] =
     config.update(overrides)
     try:
         consumer = KafkaConsumer(**client_config(settings), **config)
-        # Know the topics' partitions before joining the group: a group leader that joins without them
-        # assigns nothing for the topic, and kafka-python does not always rebalance once they arrive,
-        # which left a second sink idle for good (seen with two sinks started together).
-        for topic in topics:
-            consumer.partitions_for_topic(topic)
     except (KafkaError, OSError) as e:
         raise _unreachable(settings, e) from None
     if topics:
