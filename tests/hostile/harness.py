@@ -70,6 +70,7 @@ def contained(work: Callable[[], Any], *, user: int | None = None, file_size: in
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             if file_size is not None:
                 resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
+            if user is not None and os.getuid() == 0:
                 os.setgid(user)
                 os.setuid(user)
             from pipeline.commands.console import configure_logging
