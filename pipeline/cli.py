@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "pipeline.commands.feeds",
     "pipeline.commands.export",
     "pipeline.commands.serve",
+    "pipeline.commands.index",
 )
 
 EXIT_ERROR = 1

@@ -111,6 +111,12 @@ class ElasticsearchSettings(_Section):
     bulk_max_docs: Count = 500
     bulk_max_bytes: Bytes = 5 * 1024 * 1024
     flush_interval: Seconds = 1.0
+    # Rollover of the write index behind the alias (none set: one index grows for ever); see elastic_rollover
+    rollover_max_docs: Annotated[int, Field(gt=0)] | None = None
+    rollover_max_primary_shard_size: Annotated[int, Field(gt=0)] | None = None  # bytes (Media Cloud: 50 GB)
+    rollover_max_age: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None  # seconds since the index was made
+    rollover_check_interval: Seconds = 60.0  # how often a sink asks the node whether to roll over
+    retention: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None  # seconds; `newswire index prune` deletes older indices
 
     @field_validator("hosts", mode="before")
     @classmethod

@@ -20,12 +20,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from elastic_transport import TransportError
-from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
+from elasticsearch import ApiError, Elasticsearch, helpers
 
 from pipeline.article import EnrichedArticle, parse_enriched
 from pipeline.errors import InvalidArticle, ServiceError, ServiceUnavailable, backoff_delay
 from pipeline.index import Index, StoryMark, WriteResult, elastic_reads
 from pipeline.index.elastic_bulk import BulkWriter, describe_error
+from pipeline.index.elastic_rollover import locate, prune, roll_over, rollover_conditions
 from pipeline.index.elastic_setup import setup_index
 from pipeline.index.elastic_stories import HIDDEN_FIELDS, ElasticStories, plan_writes, story_outlets, upgrade_document
 from pipeline.index.elastic_template import IndexTemplate, load_template
@@ -140,6 +141,7 @@ class ElasticIndex(Index):
         self.alias = settings.index
         self._template = template
         self._client: Elasticsearch | None = None
+        self._next_rollover_check = 0.0  # monotonic; the first write asks
 
     # -- connection -------------------------------------------------------------------------
 
@@ -214,7 +216,29 @@ class ElasticIndex(Index):
     def setup(self) -> list[str]:
         """Install the template, the versioned index and the alias (idempotent); one line per thing done."""
         with self._errors("set up the index"):
-            return setup_index(self.client, self.alias, self.template, self.settings.bulk_max_docs, upgrade=upgrade_document)
+            lines = setup_index(self.client, self.alias, self.template, self.settings.bulk_max_docs, upgrade=upgrade_document)
+        return lines + self.rollover()
+
+    def rollover(self, force: bool = False) -> list[str]:
+        """Roll the write index over if a configured threshold is met (or always, `force`); one line if it did."""
+        with self._errors("roll the index over"):
+            rolled = roll_over(self.client, self.alias, rollover_conditions(self.settings), force=force)
+        return [f"rolled alias {self.alias} over to {rolled}"] if rolled else []
+
+    def prune(self, older_than: float, apply: bool = False) -> list[str]:
+        """Delete (`apply`) or list the indices behind the alias older than `older_than` seconds (see elastic_rollover)."""
+        with self._errors("prune old indices"):
+            return prune(self.client, self.alias, older_than, datetime.now(timezone.utc), apply)
+
+    def _maybe_roll_over(self) -> None:
+        """After a write, at most every `rollover_check_interval`: a failure only waits for the next check."""
+        if not rollover_conditions(self.settings) or time.monotonic() < self._next_rollover_check:
+            return
+        self._next_rollover_check = time.monotonic() + self.settings.rollover_check_interval
+        try:
+            self.rollover()
+        except ServiceError as e:
+            logger.warning("elasticsearch rollover check failed alias=%s reason=%r (next check later)", self.alias, str(e))
 
     @property
     def stories(self) -> ElasticStories:
@@ -234,7 +258,8 @@ class ElasticIndex(Index):
         """
         if not articles:
             return []
-        writer = BulkWriter(self._send, self.alias, describe_target=f"Elasticsearch at {_hosts_text(self.settings.hosts)}")
+        writer = BulkWriter(self._send, self.alias, describe_target=f"Elasticsearch at {_hosts_text(self.settings.hosts)}",
+                            retarget=self._retarget)
         planned = self._plan(articles, marks or [None] * len(articles), stop)
         with self._errors("index articles"):
             sent = [p for p, plan in enumerate(planned) if plan.action is not None]
@@ -243,7 +268,13 @@ class ElasticIndex(Index):
         for position, result in zip(sent, written):
             joined = planned[position].joins and result.status == "indexed"
             results[position] = WriteResult(result.article_id, "joined", result.reason) if joined else result
+        self._maybe_roll_over()
         return results
+
+    def _retarget(self, actions: list[dict[str, Any]]) -> None:
+        where = locate(self.client, self.alias, [action["_id"] for action in actions])
+        for action in actions:
+            action["_index"] = where.get(action["_id"], self.alias)
 
     def _plan(self, articles: Sequence[EnrichedArticle], marks: Sequence[StoryMark | None], stop: threading.Event | None):
         """What to send for each article (it reads what is indexed first), retried with backoff like the bulk itself
@@ -263,7 +294,19 @@ class ElasticIndex(Index):
                         f"articles not yet indexed after {attempt} attempts (last error: {e})"
                     ) from None
 
-    def _send(self, actions: list[dict[str, Any]]) -> Iterable[tuple[bool, dict[str, Any]]]:
+    def _send(self, actions: list[dict[str, Any]]) -> Iterator[tuple[bool, dict[str, Any]]]:
+        """Send in order; actions through the alias require it (never auto-create an index named like it),
+        actions to an index by name (an older one after a rollover) go as they are."""
+        start = 0
+        while start < len(actions):
+            through_alias = actions[start]["_index"] == self.alias
+            end = start
+            while end < len(actions) and (actions[end]["_index"] == self.alias) == through_alias:
+                end += 1
+            yield from self._send_run(actions[start:end], through_alias)
+            start = end
+
+    def _send_run(self, actions: list[dict[str, Any]], require_alias: bool) -> Iterable[tuple[bool, dict[str, Any]]]:
         # No transport-level retries here: the writer's own loop retries with backoff and
         # looks at `stop` between attempts, so a hung node costs at most one request_timeout.
         return helpers.streaming_bulk(
@@ -275,7 +318,7 @@ class ElasticIndex(Index):
             raise_on_exception=False,
             max_retries=0,
             yield_ok=True,
-            require_alias=True,
+            require_alias=require_alias,
             refresh="wait_for",  # visible to the next story lookup of any sink when the write returns
         )
 
@@ -306,14 +349,11 @@ class ElasticIndex(Index):
             yield from elastic_reads.scan(self.client, self.alias, body["query"], page_size, guard=self._errors)
 
     def get(self, article_id: str) -> EnrichedArticle | None:
+        """The article `article_id`, in whichever index behind the alias it lives (a search: a get needs one index)."""
         with self._errors("read an article"):
-            try:
-                found = self.client.get(index=self.alias, id=article_id, source_excludes=HIDDEN_FIELDS)
-            except NotFoundError as e:
-                if _api_type(e) == "index_not_found_exception":
-                    raise
-                return None
-        return parse_enriched(found["_source"])
+            hits = self.client.search(index=self.alias, query={"ids": {"values": [article_id]}}, size=1,
+                                      source_excludes=HIDDEN_FIELDS, track_total_hits=False)["hits"]["hits"]
+        return parse_enriched(hits[0]["_source"]) if hits else None
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """Best matches first, one per story (collapsed on `story_id`) unless `query.copies`; without text, the newest."""
@@ -338,8 +378,3 @@ class ElasticIndex(Index):
             hit.story_copies, hit.story_outlets = told.get(hit.article.story_id or hit.article.id, (1, []))
         return hits
 
-
-def _api_type(error: ApiError) -> str | None:
-    body = error.body if isinstance(error.body, dict) else {}
-    detail = body.get("error")
-    return detail.get("type") if isinstance(detail, dict) else None

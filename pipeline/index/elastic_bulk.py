@@ -20,6 +20,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
@@ -35,6 +36,7 @@ __all__ = [
     "build_action",
     "classify_item",
     "describe_error",
+    "describe_refusals",
 ]
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,9 @@ Verdict = Literal["indexed", "stale", "failed", "retry", "alone", "fatal"]
 
 SendBulk = Callable[[list[dict[str, Any]]], Iterable[tuple[bool, dict[str, Any]]]]
 """Sends actions in order and yields one (ok, {op_type: item}) per action, like `streaming_bulk`."""
+
+Retarget = Callable[[list[dict[str, Any]]], None]
+"""Before a retry, points actions sent to an index by name at where their document lives now (in place)."""
 
 
 def build_action(article: EnrichedArticle, alias: str) -> dict[str, Any]:
@@ -136,6 +141,11 @@ def classify_item(ok: bool, item: dict[str, Any], alone: bool) -> tuple[Verdict,
     return "failed", reason
 
 
+def describe_refusals(refusals: Counter[str]) -> str:
+    """`item:429x12,request:429x50`: what one round of a write has to retry, most frequent first."""
+    return ",".join(f"{key}x{count}" for key, count in refusals.most_common()) or "-"
+
+
 class BulkWriter:
     """Writes a batch of articles through `send`, retrying what may still succeed; never drops an article."""
 
@@ -148,8 +158,10 @@ class BulkWriter:
         max_delay: float = 30.0,
         describe_target: str = "Elasticsearch",
         rng: random.Random | None = None,
+        retarget: Retarget | None = None,
     ) -> None:
         self.send = send
+        self.retarget = retarget
         self.alias = alias
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -179,7 +191,8 @@ class BulkWriter:
         rounds = 0
         while pending:
             rounds += 1
-            retry, reason = self._round(pending, alone, built, articles, results)
+            refusals: Counter[str] = Counter()
+            retry, reason = self._round(pending, alone, built, articles, results, refusals)
             pending = [p for p in pending if results[p] is None]
             if not pending:
                 break
@@ -188,8 +201,8 @@ class BulkWriter:
             attempt += 1
             delay = backoff_delay(attempt, self.base_delay, self.max_delay, self.rng)
             logger.warning(
-                "elasticsearch bulk retry alias=%s pending=%d attempt=%d delay_s=%.2f reason=%r",
-                self.alias, len(pending), attempt, delay, reason,
+                "elasticsearch bulk retry alias=%s pending=%d attempt=%d delay_s=%.2f refused=%s reason=%r",
+                self.alias, len(pending), attempt, delay, describe_refusals(refusals), reason,
             )
             stopped = stop.wait(delay) if stop is not None else (time.sleep(delay) or False)
             if stopped:
@@ -197,6 +210,8 @@ class BulkWriter:
                     f"{self.describe_target}: stopped with {len(pending)} of {len(articles)} articles "
                     f"not yet indexed after {attempt} attempts (last error: {reason})"
                 )
+            if self.retarget is not None:
+                self._retarget([built[p] for p in pending if built[p]["_index"] != self.alias])  # type: ignore[index]
         final = [result for result in results if result is not None]
         counts = {status: sum(1 for r in final if r.status == status) for status in ("indexed", "stale", "failed")}
         logger.info(
@@ -206,6 +221,16 @@ class BulkWriter:
         )
         return final
 
+    def _retarget(self, actions: list[dict[str, Any]]) -> None:
+        """Ask where the documents of `actions` live now (a mapping move may have copied them on); a failed
+        lookup leaves them as they were, the next round tries again."""
+        if not actions:
+            return
+        try:
+            self.retarget(actions)  # type: ignore[misc]
+        except (TransportError, ApiError) as e:
+            logger.warning("elasticsearch retarget failed alias=%s reason=%r", self.alias, describe_error(e))
+
     def _round(
         self,
         pending: list[int],
@@ -213,8 +238,12 @@ class BulkWriter:
         actions: list[dict[str, Any] | None],
         articles: Sequence[EnrichedArticle],
         results: list[WriteResult | None],
+        refusals: Counter[str],
     ) -> tuple[bool, str | None]:
-        """Send every pending article once; returns (something is worth retrying after a wait, last reason)."""
+        """Send every pending article once; returns (something is worth retrying after a wait, last reason).
+
+        `refusals` counts what is to be retried by scope and status: `request:429` (the whole bulk
+        request was refused), `item:429` (one action was), `connection` (no answer at all)."""
         together = [p for p in pending if p not in alone]
         groups = ([together] if together else []) + [[p] for p in pending if p in alone]
         retry, reason = False, None
@@ -232,8 +261,10 @@ class BulkWriter:
                         raise ServiceError(f"{self.describe_target}: {why}")
                     else:
                         retry, reason = True, why
+                        refusals[f"{'request' if 'exception' in item else 'item'}:{item.get('status', '?')}"] += 1
             except TransportError as e:
                 retry, reason = True, describe_error(e)
+                refusals["connection"] += 1
             if any(results[p] is None and p not in alone for p in group):
                 retry = True  # unanswered (cut short by an error): retry them
                 reason = reason or "no answer for some articles"

@@ -4,7 +4,8 @@ Per document, beside the EnrichedArticle (fields only the index keeps, `INDEX_ON
 `canonical_url` and `outlet`, `seen_at` (first stored), `story_id` / `story_seen_at` / `copies`,
 `story_bands` (keyword, the LSH lookup) and `story_fingerprint` (stored, not indexed).
 
-    plan_writes     read what is indexed under the batch's ids (one search), then per article:
+    plan_writes     read what is indexed under the batch's ids (one search through the alias, so across
+                    every rolled-over index; an article found is written to the index it lives in), then per article:
                     new or from the owning source → the whole document (external version, as
                     before), keeping `sources`, `seen_at` and the count · another source → a
                     partial update adding it to `sources` (joined), or nothing if listed already
@@ -93,22 +94,25 @@ def plan_writes(
     Articles of one batch with the same id are planned in turn, each seeing what the earlier
     ones will have written, as the bulk applies them.
     """
-    state = {hit["_id"]: hit["_source"] for hit in _by_id(client, alias, [a.id for a in articles], _STATE).values()}
+    hits = _by_id(client, alias, [a.id for a in articles], _STATE)
+    state = {doc_id: hit["_source"] for doc_id, hit in hits.items()}
+    home = {doc_id: hit["_index"] for doc_id, hit in hits.items()}  # an older index after a rollover: written there
     planned = []
     for article, mark in zip(articles, marks):
         stored = state.get(article.id)
+        target = home.get(article.id, alias)
         sources = joined_sources((stored or {}).get("sources") or [], article.source)
         if stored is not None and not may_replace(article, stored.get("source")):
             if sources == stored.get("sources"):
                 planned.append(PlannedWrite(None, joins=True))
                 continue
             stored["sources"] = sources
-            planned.append(PlannedWrite({"_op_type": "update", "_index": alias, "_id": article.id, "doc": {"sources": sources}}, True))
+            planned.append(PlannedWrite({"_op_type": "update", "_index": target, "_id": article.id, "doc": {"sources": sources}}, True))
             continue
         document = _document(article, mark, stored or {}, sources, now)
         state[article.id] = {key: document.get(key) for key in _STATE}
         planned.append(PlannedWrite({
-            "_op_type": "index", "_index": alias, "_id": article.id, "version": article.version,
+            "_op_type": "index", "_index": target, "_id": article.id, "version": article.version,
             "version_type": "external_gte", "_source": document,
         }, False))
     return planned

@@ -39,6 +39,12 @@ logger = logging.getLogger(__name__)
 
 LAG_CHECK_SECONDS = 10.0
 DEAD_PAYLOAD_BYTES = 64 * 1024
+RETRY_BASE_SECONDS, RETRY_CAP_SECONDS = 0.5, 30.0  # a batch, a poll or a commit the broker did not take
+
+
+def _wait_to_retry(stop: threading.Event, failures: int) -> bool:
+    """Wait out the backoff after `failures` failures in a row; True if the worker was stopped meanwhile."""
+    return stop.wait(backoff_delay(failures, RETRY_BASE_SECONDS, RETRY_CAP_SECONDS))
 
 
 def _origin(record) -> Origin:
@@ -147,12 +153,21 @@ class _ConsumerWorker(_Worker):
         self.open()
         consumer = make_consumer(self.settings, group_for(self.settings, self.role), [self.source_topic()])
         self.consumer = consumer
-        attempt = 0
+        attempt = poll_failures = 0
         next_lag_check = 0.0
         self.watch.start()
         try:
             while not stop.is_set():
-                records = self.poll_batch(consumer)
+                try:
+                    records = self.poll_batch(consumer)
+                    poll_failures = 0
+                except KafkaError as e:
+                    if not e.retriable:
+                        raise
+                    poll_failures += 1  # the broker is away: nothing was taken from the partitions, poll again later
+                    logger.warning("poll failed role=%s error=%s attempt=%d (retrying)", self.role, e, poll_failures)
+                    _wait_to_retry(stop, poll_failures)
+                    continue
                 if time.monotonic() >= next_lag_check:
                     next_lag_check = time.monotonic() + LAG_CHECK_SECONDS
                     self._check_lag(consumer)
@@ -168,10 +183,10 @@ class _ConsumerWorker(_Worker):
                     attempt += 1
                     logger.error("batch not delivered role=%s error=%s retry_in_attempt=%d", self.role, e, attempt)
                     self._rewind(consumer, records)
-                    stop.wait(backoff_delay(attempt, 0.5, 30.0))
+                    _wait_to_retry(stop, attempt)
                     continue
                 attempt = 0
-                self._commit(consumer, records)
+                self._commit(consumer, records, stop)
                 self.report.add(RunReport(read=len(records), indexed=delivered, dead=failed))
                 self.watch.progressed(len(records), delivered, failed, time.monotonic() - started)
         finally:
@@ -180,11 +195,28 @@ class _ConsumerWorker(_Worker):
             self.close()
         return self.report
 
-    def _commit(self, consumer: KafkaConsumer, records: list) -> None:
-        try:
-            consumer.commit(next_offsets(records))
-        except CommitFailedError:
-            logger.warning("commit refused after a rebalance role=%s; the new owner re-processes the batch", self.role)
+    def _commit(self, consumer: KafkaConsumer, records: list, stop: threading.Event) -> None:
+        """Commit the batch's offsets; while the broker is away, retry with backoff (the output is already safe).
+
+        Stopped before the commit went through, the batch is delivered again after the restart: at-least-once.
+        """
+        offsets = next_offsets(records)
+        failures = 0
+        while True:
+            try:
+                consumer.commit(offsets)
+                return
+            except CommitFailedError:
+                logger.warning("commit refused after a rebalance role=%s; the new owner re-processes the batch", self.role)
+                return
+            except KafkaError as e:
+                if not e.retriable:
+                    raise
+                failures += 1
+                logger.warning("commit failed role=%s error=%s attempt=%d (output is safe; retrying)", self.role, e, failures)
+                if _wait_to_retry(stop, failures):
+                    logger.warning("stopping with an uncommitted batch role=%s; it is delivered again after the restart", self.role)
+                    return
 
     def _rewind(self, consumer: KafkaConsumer, records: list) -> None:
         """Seek back to the batch's first offsets so the same records come again."""
@@ -274,7 +306,12 @@ class SinkWorker(_ConsumerWorker):
             wait_ms = int(max(0.0, deadline - time.monotonic()) * 1000)
             if records:
                 wait_ms = min(wait_ms, 50)
-            polled = consumer.poll(timeout_ms=wait_ms, max_records=es.bulk_max_docs - len(records))
+            try:
+                polled = consumer.poll(timeout_ms=wait_ms, max_records=es.bulk_max_docs - len(records))
+            except KafkaError:
+                if records:  # keep what was gathered (the consumer's position is already past it): index it
+                    break
+                raise
             for batch in polled.values():
                 records.extend(batch)
                 size += sum(len(r.value or b"") for r in batch)

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.service_instance import ServiceInstance
+
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = REPO / "scripts" / "services"
 KAFKA_ENV = "NEWSWIRE_KAFKA__BOOTSTRAP_SERVERS"
@@ -116,3 +118,20 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     """A name no other test uses, valid as a Kafka topic and as an index or alias name: t-<test>-<random>."""
     test = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower().removeprefix("test_")).strip("-")
     return f"t-{test[:60].rstrip('-')}-{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+def service_instance(unique_name: str):
+    """Start a Kafka broker and/or Elasticsearch node of the test's own (to kill, restart or reconfigure):
+    `service_instance("kafka")`, `service_instance("elasticsearch", es_settings={...})`. Removed afterwards."""
+    started: list[ServiceInstance] = []
+    stem, token = unique_name[:-9][:48].rstrip("-"), unique_name[-8:]
+
+    def start(*services: str, **options) -> ServiceInstance:
+        instance = ServiceInstance.start(f"{stem}-{token}-{len(started)}", services or ("kafka", "elasticsearch"), **options)
+        started.append(instance)
+        return instance
+
+    yield start
+    for instance in started:
+        instance.remove()

@@ -18,9 +18,10 @@ from elasticsearch import Elasticsearch
 from pipeline.article import EnrichedArticle, Entity, Quote
 from pipeline.errors import ServiceError, ServiceUnavailable
 from pipeline.index.elastic import ElasticIndex
+from pipeline.index.elastic_setup import setup_index
 from pipeline.search import SearchQuery
 from pipeline.settings import ElasticsearchSettings
-from tests.integration.support import remove_index
+from tests.integration.support import HOLD_WRITES, remove_index, running_tasks, wait_for
 from tests.integration.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -141,6 +142,48 @@ def test_writes_during_a_migration_all_end_up_behind_the_alias(settings, index):
     index.refresh()
     assert index.count() == 50 + len(written)
     assert list(index.client.indices.get_alias(name=settings.index).body) == [f"{settings.index}-v{v2.version}"]
+
+
+
+def test_a_write_in_flight_when_the_old_index_is_blocked_is_part_of_the_copy(settings, index):
+    """The interleaving that lost acknowledged writes, forced: a bulk write has passed every block check on
+    the old index and is still running there when the move blocks that index; it finishes only after the
+    copy has taken its view of the old index (or, when the block waits for writes in flight, first).
+    Its articles must be behind the alias afterwards, as the writer was told they are indexed."""
+    client = index.client
+    old = f"{settings.index}-v{index.template.version}"
+    v2 = dataclasses.replace(index.template, version=index.template.version + 1)
+    index.write([make_article(f"before{n}") for n in range(50)])
+    client.indices.put_settings(index=old, settings={HOLD_WRITES: True})
+    held = [make_article(f"in-flight{n}") for n in range(10)]
+    results: list = []
+    writer = threading.Thread(target=lambda: results.extend(index.write(held, stop=threading.Event())))
+    writer.start()
+    copy_started = threading.Event()
+    try:
+        wait_for(lambda: any(f"index[{old}]" in d for d in running_tasks(client, "indices:data/write/bulk[s][p]")),
+                 30, "the bulk write to be running on the old index's primary shard", interval=0.05)
+
+        def release_the_write() -> None:
+            # Old code: once the copy's scan has its view of the old index. A block that waits for writes
+            # in flight (the add-index-block API) never gets there while the write is held: release it then.
+            wait_for(lambda: copy_started.is_set() or running_tasks(client, "indices:admin/block/add*"),
+                     60, "the copy to start or the block to wait for the write", interval=0.05)
+            client.indices.put_settings(index=old, settings={HOLD_WRITES: False})
+
+        releaser = threading.Thread(target=release_the_write)
+        releaser.start()
+        setup_index(client, settings.index, v2, on_step=lambda step, source: step == "copying" and copy_started.set())
+        releaser.join(60)
+        writer.join(60)
+    finally:
+        client.indices.put_settings(index=old, settings={HOLD_WRITES: False})
+    assert not writer.is_alive()
+    assert [r.status for r in results] == ["indexed"] * 10  # acknowledged ...
+    index.refresh()
+    behind_alias = sorted(hit["_id"] for hit in client.search(index=settings.index, size=100, source=False)["hits"]["hits"])
+    assert behind_alias == sorted([f"before{n}" for n in range(50)] + [a.id for a in held])  # ... and there
+    assert list(client.indices.get_alias(name=settings.index).body) == [f"{settings.index}-v{v2.version}"]
 
 
 def test_a_migration_that_does_not_fit_leaves_the_alias_where_it_was(settings, index):

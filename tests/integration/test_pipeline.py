@@ -21,6 +21,7 @@ from tests.integration.support import (
     corpus_ids,
     indexed_ids,
     settings_of,
+    start_in_threads,
     start_worker,
     stop_worker,
     wait_for,
@@ -178,9 +179,7 @@ def test_two_enrich_workers_share_the_partitions(pipeline_config):
     setup_services(settings)
     stop = threading.Event()
     workers = [EnrichWorker(settings), EnrichWorker(settings)]
-    threads = [threading.Thread(target=w.run, args=(stop,)) for w in workers]
-    for thread in threads:
-        thread.start()
+    threads = start_in_threads(workers, stop)
     try:
         def assignments():
             if not all(getattr(w, "consumer", None) for w in workers):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch, helpers
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 pytestmark = pytest.mark.integration
 
@@ -161,3 +162,53 @@ def test_bulk_search_nested_aggregation_round_trip(es: Elasticsearch, index_name
     assert es.count(index=index_name, query={"query_string": {"query": "title:run"}})["count"] == 2
     assert es.count(index=index_name)["count"] == 3
     assert es.get(index=index_name, id="a1")["_version"] == 10
+
+
+# -- instances of a test's own (scripts/services --instance) ----------------------------------------
+
+
+def _offsets(bootstrap: str, topic: str) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return sum(consumer.end_offsets(partitions).values())
+    finally:
+        consumer.close()
+
+
+@pytest.mark.parametrize("hard", [True, False], ids=["kill-9", "sigterm"])
+def test_a_broker_instance_restarts_on_its_port_and_data(service_instance, kafka_bootstrap, unique_name, hard):
+    broker = service_instance("kafka")
+    assert broker.kafka_bootstrap != kafka_bootstrap  # never the shared broker
+    producer = KafkaProducer(bootstrap_servers=broker.kafka_bootstrap, acks="all")
+    try:
+        for n in range(20):
+            producer.send(unique_name, value=f"article-{n}".encode())
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+    address = broker.kafka_bootstrap
+    broker.stop("kafka", hard=hard)
+    with pytest.raises(ConnectionRefusedError):  # the broker is really down
+        socket.create_connection(("127.0.0.1", int(address.rpartition(":")[2])), timeout=5).close()
+    broker.resume("kafka")
+    assert broker.kafka_bootstrap == address
+    assert _offsets(address, unique_name) == 20
+
+
+def test_a_node_instance_takes_settings_and_keeps_its_data_through_restarts(service_instance, es_hosts, unique_name):
+    node = service_instance("elasticsearch", es_settings={"thread_pool.write.queue_size": 3})
+    assert node.es_hosts != es_hosts
+
+    def write_pool(client: Elasticsearch) -> dict:
+        pools = client.nodes.info(metric="thread_pool").body["nodes"]
+        return next(iter(pools.values()))["thread_pool"]["write"]
+
+    with Elasticsearch(node.es_hosts, request_timeout=30) as client:
+        assert write_pool(client)["queue_size"] == 3
+        client.index(index=unique_name, id="a1", document={"title": "kept"}, refresh=True)
+    node.restart(hard=True)
+    node.restart(es_settings={"thread_pool.write.queue_size": 5})
+    with Elasticsearch(node.es_hosts, request_timeout=30) as client:
+        assert write_pool(client)["queue_size"] == 5
+        assert client.get(index=unique_name, id="a1")["_source"] == {"title": "kept"}

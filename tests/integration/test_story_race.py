@@ -26,7 +26,7 @@ from pipeline.index.elastic import ElasticIndex
 from pipeline.index.elastic_stories import ElasticStories
 from pipeline.runtime.distributed import setup_services
 from pipeline.runtime.workers import SinkWorker
-from tests.integration.support import settings_of, start_worker, stop_worker, wait_for, write_pipeline_config
+from tests.integration.support import settings_of, start_in_threads, start_worker, stop_worker, wait_for, write_pipeline_config
 from tests.integration.test_pipeline import committed
 from tests.unit.test_story_step import SET, T0
 
@@ -109,9 +109,7 @@ def test_two_sinks_seeing_copies_of_the_same_stories_at_once_converge(race_confi
     monkeypatch.setattr(ElasticStories, "merge", counted_merge)
     stop = threading.Event()
     sinks = [SinkWorker(settings), SinkWorker(settings)]
-    threads = [threading.Thread(target=sink.run, args=(stop,)) for sink in sinks]
-    for thread in threads:
-        thread.start()
+    threads = start_in_threads(sinks, stop)
     try:
         def shares():
             held = [{tp.partition for tp in s.consumer.assignment()} if getattr(s, "consumer", None) else set() for s in sinks]

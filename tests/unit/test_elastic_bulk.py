@@ -130,6 +130,24 @@ def test_connection_errors_and_429s_are_retried_without_dropping_articles():
     assert send.calls == [["a", "b"], ["a", "b"], ["a", "b"], ["b"]]
 
 
+def test_the_retry_line_counts_refusals_of_the_whole_request_and_of_single_items(caplog):
+    def storm(action):  # the node's write queue is full: the first request is refused whole, then one item
+        return request_error(action, 429)
+
+    def one_item_refused(action):
+        return item_error(action, 429, "es_rejected_execution_exception") if action["_id"] == "b" else ok_item(action)
+
+    send = FakeSend(storm, one_item_refused, ConnectionError("Connection refused"))
+    with caplog.at_level("WARNING", logger="pipeline.index.elastic_bulk"):
+        results = writer(send).write([article("a"), article("b"), article("c")])
+    assert [r.status for r in results] == ["indexed"] * 3
+    retries = [r.getMessage() for r in caplog.records if "bulk retry" in r.getMessage()]
+    assert len(retries) == 3
+    assert "refused=request:429x3 " in retries[0]
+    assert "refused=item:429x1 " in retries[1]
+    assert "refused=connection" in retries[2]
+
+
 def test_a_connection_error_mid_stream_retries_only_the_unanswered_articles():
     class CutShort:
         calls: list = []

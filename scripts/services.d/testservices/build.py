@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,30 +196,60 @@ def _build_module(jdk: Jdk, lib: Path, source: Path, target: Path, version: str,
     (target / "plugin-descriptor.properties").write_text(descriptor)
 
 
+BUILDS_KEPT_DAYS = 7  # a test-node build no checkout has used for this long is deleted
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Copy the folder `source` to `target` as hard links (the same bytes, no space), or copies across devices."""
+    target.mkdir(parents=True)
+    for path in source.iterdir():
+        try:
+            os.link(path, target / path.name)
+        except OSError:
+            shutil.copy2(path, target / path.name)
+
+
+def _prune_builds(builds: Path, keep: Path) -> None:
+    cutoff = time.time() - BUILDS_KEPT_DAYS * 86400
+    for folder in builds.iterdir():
+        stamp = folder / ".built"
+        if folder != keep and (not stamp.is_file() or stamp.stat().st_mtime < cutoff):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def elasticsearch_build(layout: Layout, version: str, jdk: Jdk) -> EsBuild:
-    """Server jars, the module folders and the compiled launcher for `version`, built once."""
+    """Server jars for `version` (fetched once), and the launcher and modules compiled from this checkout.
+
+    The compiled part lives in `builds/<digest of the sources>/`, built aside and renamed into place:
+    checkouts whose test-node sources differ (two branches) each get their own build, and a build
+    that a running node uses is never rebuilt or changed under it. Call under the cache's lock.
+    """
     dist = layout.es_dist(version)
-    build = EsBuild(dist / "lib", dist / "modules", dist / "launcher" / "newswire-test-node.jar",
-                    dist / "native", dist / "test-node.jsa")
     # A stock node's lib/platform (libvec, libzstd) is not on Maven Central: an empty folder makes
     # the node log one line and run without native methods, instead of a stack trace.
-    build.native.mkdir(parents=True, exist_ok=True)
+    (dist / "native").mkdir(parents=True, exist_ok=True)
     if not (dist / ".resolved").is_file():
         _resolve_elasticsearch(layout, dist, version)
-    digest = _sources_digest(version, jdk)
-    stamp = dist / ".built"
-    if stamp.is_file() and stamp.read_text().strip() == digest and build.launcher.is_file():
+    folder = dist / "builds" / _sources_digest(version, jdk)[:16]
+    build = EsBuild(dist / "lib", folder / "modules", folder / "launcher" / "newswire-test-node.jar",
+                    dist / "native", folder / "test-node.jsa")
+    stamp = folder / ".built"
+    if stamp.is_file() and build.launcher.is_file():
+        stamp.touch()  # in use: keep it
         return build
     say("compiling the Elasticsearch test node launcher and modules")
     log = layout.root / "javac.log"
     log.write_bytes(b"")
-    stamp.unlink(missing_ok=True)
-    build.cds_archive.unlink(missing_ok=True)
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    _link_tree(dist / "modules" / "transport-netty4", partial / "modules" / "transport-netty4")
     for source in sorted((ES_SOURCES / "modules").iterdir()):
-        _build_module(jdk, build.lib, source, build.modules / source.name, version, log)
-    classes = build.launcher.parent.with_suffix(".classes")
-    _javac(jdk, str(build.lib / "*"), ES_SOURCES / "launcher", classes, log)
-    shutil.rmtree(build.launcher.parent, ignore_errors=True)
-    _jar(classes, build.launcher)
-    stamp.write_text(digest + "\n")
+        _build_module(jdk, build.lib, source, partial / "modules" / source.name, version, log)
+    launcher = partial / "launcher" / build.launcher.name
+    _javac(jdk, str(build.lib / "*"), ES_SOURCES / "launcher", partial / "launcher.classes", log)
+    _jar(partial / "launcher.classes", launcher)
+    (partial / ".built").write_text(version + "\n")
+    shutil.rmtree(folder, ignore_errors=True)  # an unfinished build of an older run
+    partial.rename(folder)
+    _prune_builds(folder.parent, folder)
     return build

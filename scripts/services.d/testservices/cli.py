@@ -1,5 +1,7 @@
 """scripts/services start|stop|status|release: the real Kafka and Elasticsearch the tests use.
 
+(With `--instance NAME`: an extra, separately named instance; see instances.py.)
+
 `start` prints exactly two lines on stdout,
     NEWSWIRE_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:PORT
     NEWSWIRE_ELASTICSEARCH__HOSTS=http://127.0.0.1:PORT
@@ -13,50 +15,26 @@ Test sessions share one pair per cache folder: each starts with `--lease <its pi
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
-import os
 import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import build, elasticsearch, kafka
-from .common import (Layout, ServiceError, alive, env_seconds, free_ports, read_state, read_versions, say,
-                     tail, terminate, write_state)
+from . import build, elasticsearch, instances, kafka
+from .common import (Layout, ServiceError, env_seconds, free_ports, locked, read_state, read_versions, running,
+                     say, tail, terminate, write_state)
+from .ready import problem, wait_ready
 
 __all__ = ["main"]
 
 SERVICES = ("kafka", "elasticsearch")
-PROBES = {"kafka": kafka.probe, "elasticsearch": elasticsearch.probe}
 DATA_DIRS = {"kafka": "data", "elasticsearch": "home"}
-
-
-@contextlib.contextmanager
-def _locked(layout: Layout):
-    """One scripts/services at a time per cache folder (two `start`s must not race)."""
-    layout.root.mkdir(parents=True, exist_ok=True)
-    with layout.lock_file.open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say("waiting for another scripts/services command to finish")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 def addresses(state: dict) -> list[str]:
     return [f"NEWSWIRE_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:{state['kafka']['port']}",
             f"NEWSWIRE_ELASTICSEARCH__HOSTS=http://127.0.0.1:{state['elasticsearch']['port']}"]
-
-
-def _problem(name: str, service: dict | None) -> str | None:
-    if not service or not service.get("pid"):
-        return f"{name} is not started"
-    if not alive(service["pid"], service["workdir"]):
-        return f"{name} (pid {service['pid']}) is not running"
-    return PROBES[name](service["port"])
 
 
 def _stop_services(state: dict) -> None:
@@ -71,27 +49,6 @@ def _stop_services(state: dict) -> None:
 
     with ThreadPoolExecutor(len(SERVICES)) as pool:
         list(pool.map(stop_one, SERVICES))
-
-
-def _wait_ready(state: dict, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    waiting = set(SERVICES)
-    last = {}
-    while waiting:
-        for name in sorted(waiting):
-            service = state[name]
-            if not alive(service["pid"], service["workdir"]):
-                raise ServiceError(f"{name} exited during startup (log: {service['log']})", Path(service["log"]))
-            last[name] = PROBES[name](service["port"], timeout=2.0)
-            if last[name] is None:
-                say(f"{name} is ready on port {service['port']}")
-                waiting.discard(name)
-        if waiting and time.monotonic() > deadline:
-            name = sorted(waiting)[0]
-            raise ServiceError(f"{name} did not answer within {timeout:.0f} s ({last[name]}); "
-                               f"raise TEST_SERVICES_TIMEOUT if this machine is slow", Path(state[name]["log"]))
-        if waiting:
-            time.sleep(0.5)
 
 
 def _launch(layout: Layout, versions: dict, timeout: float) -> dict:
@@ -119,7 +76,7 @@ def _launch(layout: Layout, versions: dict, timeout: float) -> dict:
         config = kafka.prepare(kafka_jdk, kafka_lib, Path(kf["workdir"]), kafka_port, controller_port)
         kf["pid"] = kafka.launch(kafka_jdk, kafka_lib, Path(kf["workdir"]), config, Path(kf["log"]))
         write_state(layout, state)
-        _wait_ready(state, timeout)
+        wait_ready({name: state[name] for name in SERVICES}, timeout)
     except BaseException:
         _stop_services(state)
         layout.state_file.unlink(missing_ok=True)
@@ -129,28 +86,19 @@ def _launch(layout: Layout, versions: dict, timeout: float) -> dict:
 
 def _live_leases(state: dict) -> list[int]:
     """Test sessions (pids) that still use the services; leases of exited sessions are dropped."""
-    live = []
-    for pid in state.get("leases", []):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            continue
-        except PermissionError:
-            pass
-        live.append(pid)
-    return live
+    return [pid for pid in state.get("leases", []) if running(pid)]
 
 
 def start(layout: Layout, lease: int | None = None) -> int:
     """Start both services, or reuse running ones. With `lease` (a test session's pid) the services
     stop when the last session that leased them releases them; without it they run until `stop`."""
     timeout = env_seconds("TEST_SERVICES_TIMEOUT", 120)
-    with _locked(layout):
+    with locked(layout.lock_file):
         state = read_state(layout)
         leases = _live_leases(state) if state else []
         owner = state.get("owner", "manual") if state else None
         if state:
-            problems = [p for p in (_problem(n, state.get(n)) for n in SERVICES) if p]
+            problems = [p for p in (problem(n, state.get(n)) for n in SERVICES) if p]
             if not problems:
                 say("already running; reusing them")
             else:
@@ -184,7 +132,7 @@ def start(layout: Layout, lease: int | None = None) -> int:
 
 def release(layout: Layout, lease: int) -> int:
     """A test session is done: stop the services if it was the last one and none were started by hand."""
-    with _locked(layout):
+    with locked(layout.lock_file):
         state = read_state(layout)
         if not state:
             return 0
@@ -201,7 +149,7 @@ def release(layout: Layout, lease: int) -> int:
 
 
 def stop(layout: Layout) -> int:
-    with _locked(layout):
+    with locked(layout.lock_file):
         state = read_state(layout)
         if not state:
             say("nothing to stop")
@@ -222,32 +170,65 @@ def status(layout: Layout) -> int:
     healthy = 0
     for name in SERVICES:
         service = state.get(name) or {}
-        problem = _problem(name, service)
+        trouble = problem(name, service)
         where = (f"http://127.0.0.1:{service.get('port')}" if name == "elasticsearch"
                  else f"127.0.0.1:{service.get('port')}")
         version = state["versions"]["ELASTICSEARCH_VERSION" if name == "elasticsearch" else "KAFKA_VERSION"]
-        health = "answers" if problem is None else f"NOT OK: {problem}"
+        health = "answers" if trouble is None else f"NOT OK: {trouble}"
         print(f"{name:<14} {version:<8} pid {service.get('pid', '-')!s:<8} {where:<24} {health}")
-        healthy += problem is None
+        healthy += trouble is None
     leases = _live_leases(state)
     print(f"started by {'hand' if state.get('owner') == 'manual' else 'test sessions'}"
           f"{f'; leased by test sessions {leases}' if leases else ''}")
     return 0 if healthy == len(SERVICES) else 1
 
 
+def _instance_command(layout: Layout, args: argparse.Namespace) -> int:
+    settings = {"elasticsearch": instances.parse_settings(args.es_setting, "--es-setting"),
+                "kafka": instances.parse_settings(args.kafka_setting, "--kafka-setting")}
+    name = args.instance
+    if args.command == "start":
+        return instances.start(layout, name, args.service, settings, args.lease)
+    if args.command == "restart":
+        return instances.restart(layout, name, args.service, args.hard, settings)
+    if args.command == "stop":
+        return instances.stop(layout, name, args.service, args.hard)
+    if args.command == "remove":
+        return instances.remove(layout, name)
+    if args.command == "status":
+        return instances.status(layout, name)
+    raise ServiceError(f"{args.command} does not take --instance")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/services", description=__doc__,
+    parser = argparse.ArgumentParser(prog="scripts/services", description=__doc__ + "\n" + instances.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["start", "stop", "status", "release"])
+    parser.add_argument("command", choices=["start", "stop", "restart", "remove", "status", "release"])
     parser.add_argument("--lease", type=int, metavar="PID",
                         help="start: the services stay up while process PID lives (a test session) "
                              "until `release --lease PID`; release: the lease to drop")
+    parser.add_argument("--instance", metavar="NAME",
+                        help="an extra, separately named instance (own ports and data), not the shared pair")
+    parser.add_argument("--service", action="append", choices=instances.SERVICES,
+                        help="with --instance: only this service (repeatable; default: all of the instance)")
+    parser.add_argument("--hard", action="store_true", help="stop/restart with SIGKILL instead of SIGTERM")
+    parser.add_argument("--es-setting", action="append", metavar="KEY=VALUE",
+                        help="with --instance: an Elasticsearch node setting, e.g. thread_pool.write.queue_size=1")
+    parser.add_argument("--kafka-setting", action="append", metavar="KEY=VALUE",
+                        help="with --instance: a Kafka broker setting (server.properties)")
     args = parser.parse_args(argv)
     if args.command == "release" and args.lease is None:
         parser.error("release needs --lease PID")
+    if args.instance is None and (args.command in ("restart", "remove") or args.service or args.hard
+                                  or args.es_setting or args.kafka_setting):
+        parser.error(f"{args.command} with --service, --hard or settings needs --instance NAME "
+                     "(the shared pair is never restarted or reconfigured)")
     try:
         layout = Layout.from_env()
+        if args.instance is not None:
+            return _instance_command(layout, args)
         if args.command == "start":
+            instances.reap(layout)
             return start(layout, args.lease)
         if args.command == "release":
             return release(layout, args.lease)

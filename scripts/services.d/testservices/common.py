@@ -5,6 +5,9 @@ Python 3.11 standard library only: this runs before the project's virtualenv may
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import re
@@ -19,6 +22,7 @@ from pathlib import Path
 __all__ = [
     "ServiceError",
     "Layout",
+    "locked",
     "say",
     "tail",
     "env_seconds",
@@ -26,6 +30,7 @@ __all__ = [
     "free_ports",
     "spawn",
     "alive",
+    "running",
     "terminate",
     "read_state",
     "write_state",
@@ -42,6 +47,15 @@ class ServiceError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.log = log
+
+
+def node_sources_digest() -> str:
+    """A fingerprint of the test node's launcher and module sources in this checkout."""
+    digest = hashlib.sha256()
+    sources = SERVICES_D / "elasticsearch"
+    for path in sorted(p for p in sources.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(sources)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,9 @@ class Layout:
 
     @property
     def run(self) -> Path:
-        return self.root / "run"
+        """The shared pair's folder, one per version of the test node's sources: a session never reuses
+        a pair whose node was built from other sources (another branch's modules), nor stops it."""
+        return self.root / "pairs" / node_sources_digest()[:16]
 
     @property
     def state_file(self) -> Path:
@@ -72,6 +88,24 @@ class Layout:
     @property
     def lock_file(self) -> Path:
         return self.root / "services.lock"
+
+    @property
+    def instances(self) -> Path:
+        """Extra, separately named services (`--instance NAME`), one folder each."""
+        return self.root / "instances"
+
+
+@contextlib.contextmanager
+def locked(lock_file: Path, what: str = "another scripts/services command"):
+    """One holder of `lock_file` at a time (two `start`s must not race)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"waiting for {what} to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def say(message: str) -> None:
@@ -134,10 +168,12 @@ def free_ports(count: int) -> list[int]:
             s.close()
 
 
-def spawn(command: list[str], log: Path, cwd: Path) -> int:
-    """Start a detached process (own session, survives this script) logging to `log`; return its pid."""
+def spawn(command: list[str], log: Path, cwd: Path, append: bool = False) -> int:
+    """Start a detached process (own session, survives this script) logging to `log`; return its pid.
+
+    `append` keeps what the log already holds (a restart adds to the log of the run before)."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
+    with log.open("ab" if append else "wb") as out:
         try:
             process = subprocess.Popen(
                 command,
@@ -150,6 +186,17 @@ def spawn(command: list[str], log: Path, cwd: Path) -> int:
         except OSError as e:
             raise ServiceError(f"cannot run {command[0]}: {e.strerror}", log) from None
     return process.pid
+
+
+def running(pid: int) -> bool:
+    """True if a process `pid` exists (of any user): enough for a lease, never for a kill (see `alive`)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def alive(pid: int, marker: str) -> bool:
@@ -181,12 +228,12 @@ def _reap(pid: int) -> None:
         pass
 
 
-def terminate(pid: int, marker: str, grace: float = 30.0) -> bool:
-    """SIGTERM, then SIGKILL after `grace` seconds. Returns False if it was not running."""
+def terminate(pid: int, marker: str, grace: float = 30.0, hard: bool = False) -> bool:
+    """SIGTERM, then SIGKILL after `grace` seconds (`hard`: SIGKILL at once). False if it was not running."""
     if not alive(pid, marker):
         return False
     try:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGKILL if hard else signal.SIGTERM)
     except ProcessLookupError:
         return False
     deadline = time.monotonic() + grace

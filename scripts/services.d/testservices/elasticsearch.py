@@ -25,10 +25,13 @@ JVM_OPTIONS = [
 ]
 
 
-def launch(jdk: Jdk, build: EsBuild, workdir: Path, http_port: int, transport_port: int, log: Path) -> int:
+def launch(jdk: Jdk, build: EsBuild, workdir: Path, http_port: int, transport_port: int, log: Path,
+           settings: dict[str, str] | None = None, fresh: bool = True) -> int:
+    """Start the node; `settings` are extra node settings, `fresh=False` keeps the data of the run before."""
     home = workdir / "home"
-    shutil.rmtree(home, ignore_errors=True)
-    (home / "tmp").mkdir(parents=True)
+    if fresh:
+        shutil.rmtree(home, ignore_errors=True)
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
     command = [
         str(jdk.java), *JVM_OPTIONS, f"-Djava.io.tmpdir={home / 'tmp'}", f"-Des.nativelibs.path={build.native}",
         # Class-data sharing: the first run writes the archive at exit, later runs start from it.
@@ -37,8 +40,9 @@ def launch(jdk: Jdk, build: EsBuild, workdir: Path, http_port: int, transport_po
         "-XX:+AutoCreateSharedArchive", f"-XX:SharedArchiveFile={build.cds_archive}", "-Xlog:cds=off", "-Xlog:aot=off",
         "-cp", build.classpath(), "newswire.testnode.TestNode",
         str(home), str(build.modules), str(http_port), str(transport_port),
+        *(f"{key}={value}" for key, value in (settings or {}).items()),
     ]
-    return spawn(command, log, workdir)
+    return spawn(command, log, workdir, append=not fresh)
 
 
 def _get(url: str, timeout: float) -> tuple[int, dict, dict]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from .build import Jdk
 from .common import ServiceError, spawn
 
-__all__ = ["JVM_OPTIONS", "prepare", "launch", "probe"]
+__all__ = ["JVM_OPTIONS", "configure", "prepare", "launch", "probe"]
 
 JVM_OPTIONS = ["-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
                "-Dorg.slf4j.simpleLogger.showDateTime=true",
@@ -25,7 +25,7 @@ JVM_OPTIONS = ["-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true
                "-Dorg.slf4j.simpleLogger.log.org.apache.kafka.clients.NetworkClient=warn"]
 
 
-def _properties(port: int, controller_port: int, data: Path) -> str:
+def _properties(port: int, controller_port: int, data: Path, extra: dict[str, str] | None = None) -> str:
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -47,17 +47,24 @@ def _properties(port: int, controller_port: int, data: Path) -> str:
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
         "auto.create.topics.enable": "true",
+        **(extra or {}),
     }
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
-def prepare(jdk: Jdk, lib: Path, workdir: Path, port: int, controller_port: int) -> Path:
-    """Write server.properties and format a fresh KRaft log dir; returns the properties file."""
-    data = workdir / "data"
-    shutil.rmtree(data, ignore_errors=True)
+def configure(workdir: Path, port: int, controller_port: int, extra: dict[str, str] | None = None) -> Path:
+    """Write server.properties (`extra` broker settings win over ours); returns it. Keeps the log dir."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "server.properties"
-    config.write_text(_properties(port, controller_port, data))
+    config.write_text(_properties(port, controller_port, workdir / "data", extra))
+    return config
+
+
+def prepare(jdk: Jdk, lib: Path, workdir: Path, port: int, controller_port: int,
+            extra: dict[str, str] | None = None) -> Path:
+    """Write server.properties and format a fresh KRaft log dir; returns the properties file."""
+    shutil.rmtree(workdir / "data", ignore_errors=True)
+    config = configure(workdir, port, controller_port, extra)
     cluster_id = "-"
     while cluster_id.startswith("-"):  # as Kafka's own Uuid.randomUuid(): never looks like an option
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -75,9 +82,10 @@ def prepare(jdk: Jdk, lib: Path, workdir: Path, port: int, controller_port: int)
     return config
 
 
-def launch(jdk: Jdk, lib: Path, workdir: Path, config: Path, log: Path) -> int:
+def launch(jdk: Jdk, lib: Path, workdir: Path, config: Path, log: Path, append: bool = False) -> int:
+    """Start the broker on its configured log dir (a restart finds its topics and offsets there)."""
     command = [str(jdk.java), *JVM_OPTIONS, "-cp", str(lib / "*"), "kafka.Kafka", str(config)]
-    return spawn(command, log, workdir)
+    return spawn(command, log, workdir, append)
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes:

@@ -19,7 +19,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * A single Elasticsearch node for the test suite, built from Maven jars.
  *
- * <p>Usage: {@code TestNode <home> <modules-dir> <http-port> <transport-port>}. The server jars are on
+ * <p>Usage: {@code TestNode <home> <modules-dir> <http-port> <transport-port> [key=value ...]}; each
+ * {@code key=value} is one more node setting and wins over the defaults below (a test instance with a tiny
+ * write queue, say). The server jars are on
  * the class path; each module (transport-netty4 and the test node's own) is a folder of jars with a
  * plugin-descriptor.properties, loaded by Elasticsearch's own {@link PluginsLoader} in its own class
  * loader, as on a stock node. Runs until SIGTERM, then closes the node. Started by
@@ -33,13 +35,13 @@ public final class TestNode {
     private TestNode() {}
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 4) {
-            System.err.println("usage: TestNode <home> <modules-dir> <http-port> <transport-port>");
+        if (args.length < 4) {
+            System.err.println("usage: TestNode <home> <modules-dir> <http-port> <transport-port> [key=value ...]");
             System.exit(2);
         }
         Path home = Path.of(args[0]).toAbsolutePath();
         Path modulesDir = Path.of(args[1]).toAbsolutePath();
-        Settings settings = Settings.builder()
+        Settings.Builder builder = Settings.builder()
             .put("node.name", "newswire-test")
             .put("cluster.name", "newswire-test")
             .put("path.home", home.toString())
@@ -54,8 +56,16 @@ public final class TestNode {
             .put("logger.level", "INFO")
             // libvec/libzstd are not on Maven Central: the node runs without native methods. Keep the
             // one-line notice out of the log as a stack trace (docs/test-services.md says so).
-            .put("logger.org.elasticsearch.nativeaccess", "ERROR")
-            .build();
+            .put("logger.org.elasticsearch.nativeaccess", "ERROR");
+        for (int i = 4; i < args.length; i++) {
+            int equals = args[i].indexOf('=');
+            if (equals <= 0) {
+                System.err.println("not a key=value setting: " + args[i]);
+                System.exit(2);
+            }
+            builder.put(args[i].substring(0, equals), args[i].substring(equals + 1));
+        }
+        Settings settings = builder.build();
         Files.createDirectories(home.resolve("config"));
 
         LogConfigurator.configureESLogging();
