@@ -133,7 +133,13 @@ def render_hits(hits: list[SearchHit], console: Console) -> None:
         for label, names in (("People", article.people), ("Organizations", article.organizations), ("Places", article.places)):
             if names:
                 console.print(Text.assemble("   ", (f"{label}:", "bold"), " ", _line(", ".join(names[:8]), 300)))
-        for quote in article.quotes[:5]:
+        # Direct quotes first, in quote marks; reported speech after them, marked as such and without
+        # quote marks (they are the reporter's words, not the speaker's), as on the search page.
+        for quote in sorted(article.quotes, key=lambda q: q.kind == "indirect")[:5]:
             speaker = quote.speaker or "unattributed"
-            console.print(Text.assemble(f"   “{_line(quote.text, 200)}” — ", (_line(speaker, 100), "green")))
+            if quote.kind == "indirect":
+                said = f"   reported ({_line(quote.cue, 40)}): " if quote.cue else "   reported: "
+                console.print(Text.assemble((said, "dim"), _line(quote.text, 200), " — ", (_line(speaker, 100), "green")))
+            else:
+                console.print(Text.assemble(f"   “{_line(quote.text, 200)}” — ", (_line(speaker, 100), "green")))
         console.print()

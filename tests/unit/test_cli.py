@@ -67,6 +67,10 @@ def test_search_filters_and_readable_output(seeded):
     out = readable.stdout.decode()
     assert readable.returncode == 0 and "Blinken says gap remains" in out and "— Antony Blinken" in out
     assert "People:" in out and "David Cameron" in out
+    firsts = [line.lstrip() for line in out.splitlines()]
+    direct = [i for i, line in enumerate(firsts) if line.startswith("“")]
+    reported = [i for i, line in enumerate(firsts) if line.startswith("reported (said): ")]
+    assert direct and reported and max(direct) < min(reported), "his direct quotes first, then what he is reported to have said"
     none = newswire("search", "-c", str(seeded), "Blinken", "--person", "Nobody Here", "--json")
     assert none.returncode == 0 and none.stdout == b""
 
