@@ -37,6 +37,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+RETRY_BASE_SECONDS, RETRY_CAP_SECONDS = 0.5, 30.0  # backoff for a poll, a batch or a commit the broker did not take
+
 # Topics and producers accept records this large (the broker's own default is 1 MiB): an
 # enriched article repeats its quotes, so a body at the 2 MiB limit needs room.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024

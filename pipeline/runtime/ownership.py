@@ -28,9 +28,9 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 from kafka.errors import KafkaError
 
-from pipeline.errors import ServiceUnavailable
+from pipeline.errors import ServiceUnavailable, backoff_delay
 from pipeline.feeds.store import FeedSpec
-from pipeline.runtime.bus import group_for, make_consumer
+from pipeline.runtime.bus import RETRY_BASE_SECONDS, RETRY_CAP_SECONDS, group_for, make_consumer
 from pipeline.runtime.feedtopics import KafkaStates, _spec, partition_for
 from pipeline.runtime.sources import (
     Added, Retired, Source, SourceSpec, fleet_blocks, member_spec, open_members, open_source, static_specs,
@@ -136,14 +136,20 @@ class Ownership:
 
     def _run(self) -> None:
         consumer = self._consumer
+        failures = 0
         try:
             while not self._stop.is_set():
-                polled = consumer.poll(timeout_ms=300)
-                self._notice_assignment(consumer)  # before the records: those of a new partition are its list
-                for tp, records in polled.items():
-                    for record in records:
-                        self._apply(tp.partition, record)
-                self._finish_loading(consumer)
+                try:
+                    self._step(consumer)
+                    failures = 0
+                except KafkaError as e:
+                    if not e.retriable:
+                        raise
+                    # The broker is away (a restart): nothing applied was lost, the next poll picks up
+                    # where this one stopped; the members keep polling their feeds meanwhile.
+                    failures += 1
+                    logger.warning("fleet ownership waits for Kafka error=%s attempt=%d (retrying)", e, failures)
+                    self._stop.wait(backoff_delay(failures, RETRY_BASE_SECONDS, RETRY_CAP_SECONDS))
         except KafkaError as e:
             logger.error("fleet ownership failed error=%s", e)
             self.failure = ServiceUnavailable(f"the connectors group lost Kafka: {e}")
@@ -152,6 +158,14 @@ class Ownership:
                 consumer.close(autocommit=False)  # gives the partitions up (revocation without a wait)
             except KafkaError:
                 pass
+
+    def _step(self, consumer) -> None:
+        polled = consumer.poll(timeout_ms=300)
+        self._notice_assignment(consumer)  # before the records: those of a new partition are its list
+        for tp, records in polled.items():
+            for record in records:
+                self._apply(tp.partition, record)
+        self._finish_loading(consumer)
 
     def _notice_assignment(self, consumer) -> None:
         assigned = {tp.partition for tp in consumer.assignment()}
@@ -181,7 +195,7 @@ class Ownership:
         """The partition's feed list is read: restore its states, build its members, hand them to the fleet."""
         started = time.monotonic()
         with self._lock:
-            feeds = self._buffered.pop(partition, {})
+            feeds = dict(self._buffered.get(partition, {}))  # kept until loaded: a broker away mid-load retries it
         static = [s for s in self.static if partition_for(s.partition_key, self._partitions) == partition]
         restored = self.states.restore([partition])
         sources = [self._open_static(spec, partition) for spec in static]
@@ -191,6 +205,7 @@ class Ownership:
                 return
             self._events.put(Added(sources))  # queued before the partition counts as loaded (see ready())
             del self._loading[partition]
+            self._buffered.pop(partition, None)
             self._owned[partition] = {s.key for s in sources}
         logger.info("partition loaded partition=%d members=%d states=%d seconds=%.2f",
                     partition, len(sources), restored, time.monotonic() - started)

@@ -24,7 +24,9 @@ from pipeline.article import parse_article, parse_enriched
 from pipeline.deadletter import DeadLetter
 from pipeline.enrich import Enricher
 from pipeline.errors import InvalidArticle, NewswireError, ServiceUnavailable, backoff_delay
-from pipeline.runtime.bus import Outbox, ensure_topics, group_for, make_consumer, make_producer, next_offsets
+from pipeline.runtime.bus import (
+    RETRY_BASE_SECONDS, RETRY_CAP_SECONDS, Outbox, ensure_topics, group_for, make_consumer, make_producer, next_offsets,
+)
 from pipeline.runtime.fleet import Fleet
 from pipeline.runtime.indexes import open_index
 from pipeline.runtime.loop import Batch, RunReport
@@ -39,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 LAG_CHECK_SECONDS = 10.0
 DEAD_PAYLOAD_BYTES = 64 * 1024
-RETRY_BASE_SECONDS, RETRY_CAP_SECONDS = 0.5, 30.0  # a batch, a poll or a commit the broker did not take
 
 
 def _wait_to_retry(stop: threading.Event, failures: int) -> bool:
